@@ -1,0 +1,81 @@
+"""The loss contract every losslab loss implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from torch import Tensor, nn
+
+from datamodules.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
+
+if TYPE_CHECKING:
+    from lightning_modules.encoders.hf_encoder import HFEncoder
+
+
+@dataclass
+class LossOutput:
+    """A loss value plus detached per-batch statistics.
+
+    Attributes:
+        loss: The scalar to minimise (carries the graph).
+        stats: Detached scalars describing the batch (fraction of active triplets, in-batch accuracy,
+            ...); the LightningModule logs them as ``train/loss/<name>``.
+    """
+
+    loss: Tensor
+    stats: dict[str, Tensor] = field(default_factory=dict)
+
+
+class EmbeddingLoss(nn.Module):
+    """Base class: a pure function of embeddings (and labels) to a scalar loss.
+
+    Subclasses set ``accepts`` (the batch formats they can consume) and ``sampling`` (how batches must
+    be drawn) and implement :meth:`forward`. Wrapper losses may override both as properties. A loss never holds the encoder; a loss that needs more
+    than one embedding per column (per-layer outputs, several forward passes, a decoder) overrides
+    :meth:`training_loss`, which receives the encoder explicitly.
+    """
+
+    accepts: ClassVar[frozenset[BatchFormat]] = frozenset()
+    sampling: ClassVar[BatchSampling] = BatchSampling.RANDOM
+
+    def forward(self, embeddings: Sequence[Tensor], labels: Tensor | None) -> LossOutput:
+        """Compute the loss.
+
+        Args:
+            embeddings: One ``(B, D)`` tensor per text column, in the order of the batch format.
+            labels: The batch labels (see :class:`~datamodules.batch_formats.LabelKind`) or ``None``.
+
+        Returns:
+            The scalar loss and detached statistics.
+        """
+        raise NotImplementedError
+
+    def training_loss(self, encoder: HFEncoder, batch: TokenizedBatch) -> LossOutput:
+        """Hook used by the LightningModule: encode the batch and compute the loss.
+
+        The default encodes every text column once. Override it when the loss needs control over the
+        forward passes (gradient caching, per-layer embeddings, a second encoder, a decoder).
+
+        Args:
+            encoder: The model being trained.
+            batch: The collated batch.
+
+        Returns:
+            The scalar loss and detached statistics.
+        """
+        embeddings = [encoder(features) for features in batch.features]
+        return self(embeddings, batch.labels)
+
+    def check_format(self, batch_format: BatchFormat) -> None:
+        """Raise a clear ``ValueError`` if this loss cannot consume ``batch_format``.
+
+        Args:
+            batch_format: The format the DataModule produces.
+        """
+        if batch_format not in self.accepts:
+            accepted = ", ".join(sorted(f.describe() for f in self.accepts))
+            raise ValueError(
+                f"{type(self).__name__} cannot train on {batch_format.describe()} batches; it accepts: {accepted}."
+            )
