@@ -59,7 +59,11 @@ class HFEncoder(nn.Module):
         """Tokenise with dynamic padding and this encoder's truncation length."""
         return dict(
             self.tokenizer(
-                list(texts), padding=True, truncation=True, max_length=self.max_seq_length, return_tensors="pt"
+                list(texts),
+                padding=True,
+                truncation=True,
+                max_length=self.max_seq_length,
+                return_tensors="pt",
             )
         )
 

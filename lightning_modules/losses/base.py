@@ -32,9 +32,9 @@ class EmbeddingLoss(nn.Module):
     """Base class: a pure function of embeddings (and labels) to a scalar loss.
 
     Subclasses set ``accepts`` (the batch formats they can consume) and ``sampling`` (how batches must
-    be drawn) and implement :meth:`forward`. Wrapper losses may override both as properties. A loss never holds the encoder; a loss that needs more
-    than one embedding per column (per-layer outputs, several forward passes, a decoder) overrides
-    :meth:`training_loss`, which receives the encoder explicitly.
+    be drawn) and implement :meth:`forward`. Wrapper losses may override both as properties. A loss never
+    holds the encoder; a loss that needs more than one embedding per column (per-layer outputs, several
+    forward passes, a decoder) overrides :meth:`training_loss`, which receives the encoder explicitly.
     """
 
     accepts: ClassVar[frozenset[BatchFormat]] = frozenset()
@@ -76,6 +76,7 @@ class EmbeddingLoss(nn.Module):
         """
         if batch_format not in self.accepts:
             accepted = ", ".join(sorted(f.describe() for f in self.accepts))
+            name = type(self).__name__
             raise ValueError(
-                f"{type(self).__name__} cannot train on {batch_format.describe()} batches; it accepts: {accepted}."
+                f"{name} cannot train on {batch_format.describe()} batches; it accepts: {accepted}."
             )

@@ -1,0 +1,246 @@
+"""Named, seeded conversions between data formats (a conversion changes the training format).
+
+Every conversion is a pure function of the rows and a seeded generator: the same seed gives the same
+rows. Conversions run once, in ``setup``; sampling then reshuffles the converted rows every epoch.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from datamodules.batch_formats import BatchFormat
+from datamodules.errors import DataValidationError
+from datamodules.source_format import NLI, SourceFormat, describe_source
+from datamodules.text_dataset import TextDataset
+
+ConversionName = Literal[
+    "labels_to_triplets",
+    "labels_to_binary_pairs",
+    "scored_to_binary_pairs",
+    "scored_to_positive_pairs",
+    "nli_to_triplets",
+    "nli_to_positive_pairs",
+    "pairs_to_singles",
+]
+
+
+def _new(
+    source: TextDataset, fmt: BatchFormat, columns: list[list[str]], labels: np.ndarray | None, what: str
+) -> TextDataset:
+    name = f"{source.name} -> {what}"
+    if not columns[0]:
+        raise DataValidationError(f"{name}: the conversion produced no rows")
+    return TextDataset(fmt, columns, labels, None, name=name)
+
+
+def _rows_by_label(dataset: TextDataset) -> dict[int, np.ndarray]:
+    groups: dict[int, list[int]] = defaultdict(list)
+    for index, label in enumerate(dataset.labels.tolist()):
+        groups[label].append(index)
+    if len(groups) < 2:
+        raise DataValidationError(
+            f"{dataset.name}: needs at least 2 distinct labels to draw negatives, got {len(groups)}"
+        )
+    return {label: np.asarray(rows) for label, rows in groups.items()}
+
+
+def _positive_and_negative(
+    dataset: TextDataset, rng: np.random.Generator
+) -> list[tuple[int, int | None, int]]:
+    """For each row: (row, a random other row of its label or None, a random row of another label)."""
+    groups = _rows_by_label(dataset)
+    labels = dataset.labels
+    out = []
+    for index, label in enumerate(labels.tolist()):
+        same = groups[label][groups[label] != index]
+        positive = int(rng.choice(same)) if same.size else None
+        negative = int(rng.integers(len(labels)))
+        while labels[negative] == label:  # rejection sampling: at least 2 labels exist, so this ends
+            negative = int(rng.integers(len(labels)))
+        out.append((index, positive, negative))
+    return out
+
+
+def labels_to_triplets(
+    dataset: TextDataset, rng: np.random.Generator, threshold: float | None
+) -> TextDataset:
+    """Labeled sentences → (anchor, same-label positive, other-label negative), one per anchor.
+
+    Anchors whose label has no other row are skipped.
+    """
+    texts = dataset.columns[0]
+    rows = [(a, p, n) for a, p, n in _positive_and_negative(dataset, rng) if p is not None]
+    columns = [[texts[a] for a, _, _ in rows], [texts[p] for _, p, _ in rows], [texts[n] for _, _, n in rows]]
+    return _new(dataset, BatchFormat.TRIPLET, columns, None, "labels_to_triplets")
+
+
+def labels_to_binary_pairs(
+    dataset: TextDataset, rng: np.random.Generator, threshold: float | None
+) -> TextDataset:
+    """Labeled sentences → pairs: per anchor one same-label pair (1) and one other-label pair (0)."""
+    texts = dataset.columns[0]
+    first: list[str] = []
+    second: list[str] = []
+    labels: list[int] = []
+    for anchor, positive, negative in _positive_and_negative(dataset, rng):
+        for other, label in ((positive, 1), (negative, 0)):
+            if other is not None:
+                first.append(texts[anchor])
+                second.append(texts[other])
+                labels.append(label)
+    array = np.asarray(labels, dtype=np.int64)
+    return _new(dataset, BatchFormat.BINARY_PAIR, [first, second], array, "labels_to_binary_pairs")
+
+
+def scored_to_binary_pairs(
+    dataset: TextDataset, rng: np.random.Generator, threshold: float | None
+) -> TextDataset:
+    """Scored pairs → binary pairs: label 1 where score >= threshold (raw score scale)."""
+    labels = (dataset.labels >= threshold).astype(np.int64)
+    what = f"scored_to_binary_pairs(threshold={threshold})"
+    return _new(dataset, BatchFormat.BINARY_PAIR, [list(c) for c in dataset.columns], labels, what)
+
+
+def scored_to_positive_pairs(
+    dataset: TextDataset, rng: np.random.Generator, threshold: float | None
+) -> TextDataset:
+    """Scored pairs → (anchor, positive) pairs: only pairs with score >= threshold are kept."""
+    keep = np.flatnonzero(dataset.labels >= threshold)
+    columns = [[column[i] for i in keep] for column in dataset.columns]
+    return _new(dataset, BatchFormat.PAIR, columns, None, f"scored_to_positive_pairs(threshold={threshold})")
+
+
+def _nli_hypotheses(dataset: TextDataset) -> dict[str, dict[str, list[str]]]:
+    """Map premise → {"entailment": [...], "contradiction": [...]} (first-appearance order, no repeats)."""
+    names = dataset.label_names or []
+    missing = {"entailment", "contradiction"} - set(names)
+    if missing:
+        raise DataValidationError(
+            f"{dataset.name}: NLI labels must include {sorted(missing)}; found labels {names}"
+        )
+    by_premise: dict[str, dict[str, list[str]]] = defaultdict(lambda: {"entailment": [], "contradiction": []})
+    for premise, hypothesis, label in zip(*dataset.columns, dataset.labels.tolist(), strict=True):
+        bucket = by_premise[premise].get(names[label])
+        if bucket is not None and hypothesis not in bucket:
+            bucket.append(hypothesis)
+    return by_premise
+
+
+def nli_to_triplets(dataset: TextDataset, rng: np.random.Generator, threshold: float | None) -> TextDataset:
+    """NLI pairs → (premise, entailed hypothesis, contradicting hypothesis of the same premise).
+
+    One triplet per entailed hypothesis, its negative drawn at random among that premise's
+    contradictions; premises without a contradiction are skipped.
+    """
+    columns: list[list[str]] = [[], [], []]
+    for premise, hyps in _nli_hypotheses(dataset).items():
+        if hyps["contradiction"]:
+            for positive in hyps["entailment"]:
+                negative = str(rng.choice(hyps["contradiction"]))
+                for column, text in zip(columns, (premise, positive, negative), strict=True):
+                    column.append(text)
+    return _new(dataset, BatchFormat.TRIPLET, columns, None, "nli_to_triplets")
+
+
+def nli_to_positive_pairs(
+    dataset: TextDataset, rng: np.random.Generator, threshold: float | None
+) -> TextDataset:
+    """NLI pairs → (premise, entailed hypothesis) pairs."""
+    columns: list[list[str]] = [[], []]
+    for premise, hyps in _nli_hypotheses(dataset).items():
+        for positive in hyps["entailment"]:
+            columns[0].append(premise)
+            columns[1].append(positive)
+    return _new(dataset, BatchFormat.PAIR, columns, None, "nli_to_positive_pairs")
+
+
+def pairs_to_singles(dataset: TextDataset, rng: np.random.Generator, threshold: float | None) -> TextDataset:
+    """Any multi-column rows → the distinct texts of all columns, one per row (first-appearance order)."""
+    texts = list(dict.fromkeys(text for row in dataset.row_texts() for text in row))
+    return _new(dataset, BatchFormat.SINGLE, [texts], None, "pairs_to_singles")
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """A named conversion.
+
+    Attributes:
+        name: Its name in configs.
+        inputs: Formats it reads.
+        output: The training format it produces.
+        function: ``(rows, rng, threshold) -> rows``.
+        needs_threshold: Whether it reads ``score_threshold``.
+    """
+
+    name: str
+    inputs: frozenset[SourceFormat]
+    output: BatchFormat
+    function: Callable[[TextDataset, np.random.Generator, float | None], TextDataset]
+    needs_threshold: bool = False
+
+    def check(self, fmt: SourceFormat, threshold: float | None) -> None:
+        """Raise a ``ValueError`` if this conversion cannot read ``fmt`` or lacks its threshold."""
+        if fmt not in self.inputs:
+            accepted = sorted(describe_source(f) for f in self.inputs)
+            raise ValueError(
+                f"conversion={self.name!r} cannot read {describe_source(fmt)} data; it reads: {accepted}"
+            )
+        if self.needs_threshold and threshold is None:
+            raise ValueError(
+                f"conversion={self.name!r} needs score_threshold (a score on the data's raw scale)"
+            )
+
+    def apply(self, dataset: TextDataset, seed: int, threshold: float | None = None) -> TextDataset:
+        """Convert ``dataset`` with a generator seeded by ``seed``."""
+        self.check(dataset.format, threshold)
+        return self.function(dataset, np.random.default_rng(seed), threshold)
+
+
+_MULTI_COLUMN = frozenset(f for f in BatchFormat if len(f.columns) > 1) | {NLI}
+CONVERSIONS: dict[str, Conversion] = {
+    c.name: c
+    for c in (
+        Conversion(
+            "labels_to_triplets", frozenset({BatchFormat.LABELED}), BatchFormat.TRIPLET, labels_to_triplets
+        ),
+        Conversion(
+            "labels_to_binary_pairs",
+            frozenset({BatchFormat.LABELED}),
+            BatchFormat.BINARY_PAIR,
+            labels_to_binary_pairs,
+        ),
+        Conversion(
+            "scored_to_binary_pairs",
+            frozenset({BatchFormat.SCORED_PAIR}),
+            BatchFormat.BINARY_PAIR,
+            scored_to_binary_pairs,
+            True,
+        ),
+        Conversion(
+            "scored_to_positive_pairs",
+            frozenset({BatchFormat.SCORED_PAIR}),
+            BatchFormat.PAIR,
+            scored_to_positive_pairs,
+            True,
+        ),
+        Conversion("nli_to_triplets", frozenset({NLI}), BatchFormat.TRIPLET, nli_to_triplets),
+        Conversion("nli_to_positive_pairs", frozenset({NLI}), BatchFormat.PAIR, nli_to_positive_pairs),
+        Conversion("pairs_to_singles", _MULTI_COLUMN, BatchFormat.SINGLE, pairs_to_singles),
+    )
+}
+
+
+def get_conversion(name: str) -> Conversion:
+    """Look up a conversion by name.
+
+    Raises:
+        ValueError: If ``name`` is unknown (lists the known ones).
+    """
+    if name not in CONVERSIONS:
+        raise ValueError(f"conversion={name!r} is unknown; expected one of {sorted(CONVERSIONS)}")
+    return CONVERSIONS[name]

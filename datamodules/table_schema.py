@@ -1,0 +1,174 @@
+"""Validate a table against a data format and turn it into a :class:`TextDataset`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pytorch_lightning.utilities import rank_zero_warn
+
+from datamodules.batch_formats import LabelKind
+from datamodules.errors import DataValidationError
+from datamodules.source_format import SourceFormat, describe_source, source_columns, source_label_kind
+from datamodules.table_reader import read_table
+from datamodules.text_dataset import TextDataset
+
+LABEL_FIELD = "label"
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """How the columns of a data file map onto a format, and what values are allowed.
+
+    Attributes:
+        format: The format the rows are in.
+        columns: Format field (its text columns plus ``"label"``) → file column. Fields not listed use
+            their own name, except the label of scored formats, which defaults to ``"score"``.
+        score_range: Inclusive range scores must lie in (scored formats); ``None`` skips the check.
+        drop_duplicates: Drop exact duplicate rows (texts and label) instead of only warning about them.
+    """
+
+    format: SourceFormat
+    columns: Mapping[str, str] = field(default_factory=dict)
+    score_range: tuple[float, float] | None = None
+    drop_duplicates: bool = False
+
+    def __post_init__(self) -> None:
+        allowed = set(source_columns(self.format)) | ({LABEL_FIELD} if self._has_label else set())
+        unknown = sorted(set(self.columns) - allowed)
+        if unknown:
+            raise ValueError(
+                f"columns={dict(self.columns)}: unknown field(s) {unknown} "
+                f"for {describe_source(self.format)}; "
+                f"map fields {sorted(allowed)} to file columns"
+            )
+        if self.score_range is not None and not self.score_range[0] < self.score_range[1]:
+            raise ValueError(f"score_range={self.score_range}: expected (low, high) with low < high")
+
+    @property
+    def _has_label(self) -> bool:
+        return source_label_kind(self.format) is not LabelKind.NONE
+
+    def file_column(self, field_name: str) -> str:
+        """The file column holding format field ``field_name``."""
+        default = (
+            "score" if field_name == LABEL_FIELD and self.format_label_kind is LabelKind.SCORE else field_name
+        )
+        return self.columns.get(field_name, default)
+
+    @property
+    def format_label_kind(self) -> LabelKind:
+        """What the label column holds."""
+        return source_label_kind(self.format)
+
+    def load(self, path: Path, label_names: Sequence[str] | None = None) -> TextDataset:
+        """Read and validate ``path``.
+
+        Args:
+            path: The data file.
+            label_names: Known class names (class-id formats); ``None`` derives them (sorted) from this
+                file, otherwise a label outside them is an error.
+
+        Returns:
+            The validated rows.
+
+        Raises:
+            DataValidationError: On the first bad cell, naming file, row, column and what was expected.
+        """
+        frame = read_table(path)
+        fields = list(source_columns(self.format)) + ([LABEL_FIELD] if self._has_label else [])
+        missing = [(f, self.file_column(f)) for f in fields if self.file_column(f) not in frame.columns]
+        if missing:
+            field_name, column = missing[0]
+            raise DataValidationError(
+                f"{path}: column '{column}' (field '{field_name}' of {describe_source(self.format)}) "
+                f"not found; available columns: {list(frame.columns)}; "
+                f"map it with columns={{'{field_name}': '<column>'}}"
+            )
+        frame = self._deduplicate(frame, path, [self.file_column(f) for f in fields])
+        texts = [self._texts(frame, path, self.file_column(f)) for f in source_columns(self.format)]
+        labels, names = self._labels(frame, path, label_names) if self._has_label else (None, None)
+        return TextDataset(self.format, texts, labels, names, name=str(path))
+
+    def _deduplicate(self, frame: pd.DataFrame, path: Path, columns: list[str]) -> pd.DataFrame:
+        duplicated = frame.duplicated(subset=columns).to_numpy()
+        count = int(duplicated.sum())
+        if count == 0:
+            return frame
+        if self.drop_duplicates:
+            rank_zero_warn(f"{path}: dropped {count} duplicate rows (drop_duplicates=True)")
+            return frame.loc[~duplicated]
+        rank_zero_warn(f"{path}: {count} duplicate rows kept; set drop_duplicates=True to drop them")
+        return frame
+
+    @staticmethod
+    def _texts(frame: pd.DataFrame, path: Path, column: str) -> list[str]:
+        values = frame[column].tolist()
+        for row, value in zip(frame.index, values, strict=True):
+            if not isinstance(value, str) or not value.strip():
+                raise DataValidationError(
+                    f"{path}, row {row + 1}, column '{column}': expected non-empty text, got {value!r}"
+                )
+        return values
+
+    def _labels(
+        self, frame: pd.DataFrame, path: Path, label_names: Sequence[str] | None
+    ) -> tuple[np.ndarray, list[str] | None]:
+        column = self.file_column(LABEL_FIELD)
+        values = frame[column].tolist()
+        where = [f"{path}, row {row + 1}, column '{column}'" for row in frame.index]
+        if self.format_label_kind is LabelKind.CLASS_ID:
+            return self._class_ids(values, where, label_names)
+        if self.format_label_kind is LabelKind.BINARY:
+            return np.array([_binary(v, w) for v, w in zip(values, where, strict=True)], dtype=np.int64), None
+        scores = np.array([_score(v, w) for v, w in zip(values, where, strict=True)], dtype=np.float32)
+        if self.score_range is not None:
+            low, high = self.score_range
+            bad = np.flatnonzero((scores < low) | (scores > high))
+            if bad.size:
+                raise DataValidationError(
+                    f"{where[bad[0]]}: expected a score in the declared score_range [{low}, {high}], "
+                    f"got {values[bad[0]]!r}"
+                )
+        return scores, None
+
+    @staticmethod
+    def _class_ids(
+        values: list[object], where: list[str], label_names: Sequence[str] | None
+    ) -> tuple[np.ndarray, list[str]]:
+        labels = [str(v).strip() for v in values]
+        for label, w in zip(labels, where, strict=True):
+            if not label:
+                raise DataValidationError(f"{w}: expected a class label, got an empty cell")
+        names = list(label_names) if label_names is not None else sorted(set(labels))
+        ids = {name: i for i, name in enumerate(names)}
+        for label, w in zip(labels, where, strict=True):
+            if label not in ids:
+                shown = names if len(names) <= 10 else names[:10] + ["..."]
+                raise DataValidationError(f"{w}: unknown label {label!r}; expected one of {shown}")
+        return np.array([ids[label] for label in labels], dtype=np.int64), names
+
+
+def _binary(value: object, where: str) -> int:
+    text = str(value).strip().lower()
+    if text in ("0", "false"):
+        return 0
+    if text in ("1", "true"):
+        return 1
+    raise DataValidationError(f"{where}: expected a binary label 0 or 1, got {value!r}")
+
+
+def _score(value: object, where: str) -> float:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        score = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise DataValidationError(f"{where}: expected a numeric score, got {value!r}") from None
+    if not math.isfinite(score):
+        raise DataValidationError(f"{where}: expected a finite numeric score, got {value!r}")
+    return score

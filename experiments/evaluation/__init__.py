@@ -1,0 +1,1 @@
+"""Post-training evaluation: MTEB tasks (local or Hub data) for HFEncoder models."""

@@ -1,0 +1,54 @@
+"""The ``losslab eval`` command: evaluate a model reference on MTEB tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from experiments.evaluation.model_loader import load_model
+from experiments.evaluation.mteb_encoder import Precision
+from experiments.evaluation.mteb_runner import MTEBTaskScore, print_scores, run_mteb
+from experiments.evaluation.task_resolver import DataSource, resolve_tasks
+
+
+def evaluate_model(
+    model: str,
+    tasks: list[str],
+    output_dir: str | None = None,
+    data_dir: str | None = None,
+    source: DataSource = "auto",
+    batch_size: int = 64,
+    precision: Precision = "fp32",
+) -> dict[str, MTEBTaskScore]:
+    """Evaluate a model on MTEB tasks and print a score table.
+
+    Args:
+        model: Hub id, embedded model name, local HF/sentence-transformers directory, losslab run directory
+            or Lightning ``.ckpt`` file.
+        tasks: MTEB task names (e.g. ``STSBenchmark SICK-R``), local task names, or STS ``.csv`` files.
+        output_dir: Where MTEB's result JSON is written (``<dir>/<model>/<revision>/<task>.json``); nothing
+            is written when omitted.
+        data_dir: Local data directory (default ``$LOSSLAB_DATA_DIR``).
+        source: ``auto`` (local data when present, else the Hub), ``local`` or ``hub``.
+        batch_size: Sentences per forward pass.
+        precision: ``fp32`` or ``bf16`` (autocast).
+
+    Returns:
+        Task name → score.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    resolve_tasks(tasks, data_dir, source)  # fail on bad task names before loading a model
+    loaded = load_model(model)
+    scores = run_mteb(
+        loaded.encoder,
+        tasks,
+        Path(output_dir) if output_dir is not None else None,
+        model_name=loaded.name,
+        revision=loaded.revision,
+        data_dir=data_dir,
+        source=source,
+        batch_size=batch_size,
+        precision=precision,
+    )
+    print_scores(scores)
+    return scores

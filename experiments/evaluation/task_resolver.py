@@ -1,0 +1,102 @@
+"""Turn task names into MTEB task objects, with local data where the data directory has it."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Literal
+
+import mteb
+from huggingface_hub import constants as hub_constants
+from mteb.abstasks.abstask import AbsTask
+
+from experiments.evaluation.errors import MissingTaskDataError, UnknownTaskError
+from experiments.evaluation.local_tasks import LOCAL_TASKS, LocalSTSTask
+
+DataSource = Literal["auto", "local", "hub"]
+DATA_DIR_ENV = "LOSSLAB_DATA_DIR"
+
+
+def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
+    """The data directory: ``data_dir`` if given, else ``$LOSSLAB_DATA_DIR``, else ``None``."""
+    chosen = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV)
+    return Path(chosen).expanduser() if chosen else None
+
+
+def _hub_task(name: str) -> AbsTask | None:
+    try:
+        return mteb.get_task(name)
+    except KeyError:
+        return None
+
+
+def _unknown(name: str) -> UnknownTaskError:
+    known = sorted(set(LOCAL_TASKS) | {t.metadata.name for t in mteb.get_tasks(exclude_superseded=False)})
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    hint = (
+        f"; did you mean {', '.join(close)}?" if close else f"; local tasks: {', '.join(sorted(LOCAL_TASKS))}"
+    )
+    return UnknownTaskError(f"unknown task {name!r}{hint}")
+
+
+def _missing(name: str, missing: list[Path], why: str) -> MissingTaskDataError:
+    files = ", ".join(str(p) for p in missing)
+    return MissingTaskDataError(
+        f"no data for task {name!r}: {why}; missing {files} "
+        f"(pass --data-dir or set {DATA_DIR_ENV} to a directory holding these files)"
+    )
+
+
+def resolve_task(name: str, data_dir: Path | None, source: DataSource = "auto") -> AbsTask:
+    """Resolve one task name (or a path to an STS CSV with ``sentence1, sentence2, score``).
+
+    Args:
+        name: An MTEB task name, a local task name (see ``LOCAL_TASKS``) or a ``.csv`` path.
+        data_dir: The data directory, or ``None``.
+        source: ``local`` (data dir only), ``hub`` (MTEB's normal Hub loading) or ``auto`` (local when the
+            data dir has the task's files, else the Hub).
+
+    Raises:
+        UnknownTaskError: For a name nobody knows (with close matches).
+        MissingTaskDataError: When the data is neither local nor reachable on the Hub.
+    """
+    if name.endswith(".csv"):
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise MissingTaskDataError(f"STS file {path} does not exist")
+        return LocalSTSTask(path)
+    local_cls = LOCAL_TASKS.get(name)
+    hub_task = _hub_task(name)
+    if local_cls is None and hub_task is None:
+        raise _unknown(name)
+    if source == "hub":
+        if hub_task is None:
+            raise _missing(name, local_cls.missing_files(data_dir), "it has no Hub version")  # type: ignore[union-attr]
+        return hub_task
+    missing = local_cls.missing_files(data_dir) if local_cls is not None else []
+    if local_cls is not None and not missing:
+        return local_cls(data_dir)  # type: ignore[arg-type]
+    if source == "local":
+        if local_cls is None:
+            raise UnknownTaskError(
+                f"task {name!r} has no local version; local tasks: {', '.join(sorted(LOCAL_TASKS))}"
+            )
+        raise _missing(name, missing, "source is 'local'")
+    if hub_task is None:
+        raise _missing(name, missing, "it has no Hub version")
+    if hub_constants.HF_HUB_OFFLINE and local_cls is not None:
+        raise _missing(name, missing, "the Hub is offline (HF_HUB_OFFLINE)")
+    return hub_task
+
+
+def resolve_tasks(
+    names: list[str], data_dir: str | Path | None = None, source: DataSource = "auto"
+) -> list[AbsTask]:
+    """Resolve task names with :func:`resolve_task`; ``data_dir`` defaults to ``$LOSSLAB_DATA_DIR``."""
+    if source not in ("auto", "local", "hub"):
+        raise ValueError(f"source must be 'auto', 'local' or 'hub', got {source!r}")
+    if not names:
+        raise ValueError("tasks must name at least one task")
+    base = resolve_data_dir(data_dir)
+    return [resolve_task(name, base, source) for name in names]

@@ -1,0 +1,82 @@
+"""GradientCachedLoss: any in-batch loss, computed with gradient caching for large batches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from torch import Tensor
+
+from datamodules.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
+from lightning_modules.losses.base import EmbeddingLoss, LossOutput
+from lightning_modules.strategies.gradient_cache import DefinesEmbeddingPasses, GradientCache
+
+if TYPE_CHECKING:
+    from lightning_modules.encoders.hf_encoder import HFEncoder
+
+
+class GradientCachedLoss(EmbeddingLoss):
+    """Wraps an in-batch loss so that its batch is embedded in mini-batches (GradCache).
+
+    The value and the gradients equal those of the wrapped loss (dropout masks are replayed), while
+    activation memory is that of ``mini_batch_size`` sequences, so batches (and thus the number of
+    in-batch negatives) can grow far beyond what fits in memory. Costs one extra forward pass.
+
+    Args:
+        loss: The loss to compute: any loss that is a function of the batch's embeddings
+            (MultipleNegativesRankingLoss, batch triplet losses, MatryoshkaLoss over those, ...) or that
+            declares its forward passes (``embedding_passes``, e.g. ContrastiveTensionLossInBatchNegatives).
+        mini_batch_size: Sequences per forward pass.
+
+    Inputs:
+        Those of the wrapped loss (``accepts`` and ``sampling`` are the wrapped loss's).
+
+    Relations:
+        :class:`~lightning_modules.losses.cached_multiple_negatives_ranking.CachedMultipleNegativesRankingLoss`
+        is ``GradientCachedLoss(MultipleNegativesRankingLoss(...))`` with sentence-transformers' arguments.
+
+    References:
+        Gao et al. 2021, Scaling Deep Contrastive Learning Batch Size under Memory Limited Setup
+        (https://arxiv.org/abs/2101.06983).
+
+    Example:
+        ``loss: {class_path: lightning_modules.losses.gradient_cached.GradientCachedLoss, init_args: {loss:
+        {class_path: lightning_modules.losses.batch_all_triplet.BatchAllTripletLoss}, mini_batch_size: 16}}``
+    """
+
+    def __init__(self, loss: EmbeddingLoss, mini_batch_size: int = 32) -> None:
+        super().__init__()
+        if type(loss).training_loss is not EmbeddingLoss.training_loss and not isinstance(
+            loss, DefinesEmbeddingPasses
+        ):
+            raise ValueError(
+                f"loss {type(loss).__name__} controls its own forward passes (it overrides training_loss), "
+                "so its embeddings cannot be cached; expected a loss computed from the batch's embeddings"
+            )
+        self.loss = loss
+        self.mini_batch_size = mini_batch_size
+        self._cache = GradientCache(mini_batch_size)
+
+    @property
+    def accepts(self) -> frozenset[BatchFormat]:  # type: ignore[override]
+        """The wrapped loss's batch formats."""
+        return self.loss.accepts
+
+    @property
+    def sampling(self) -> BatchSampling:  # type: ignore[override]
+        """The wrapped loss's batch sampling."""
+        return self.loss.sampling
+
+    def bind_encoder(self, encoder: HFEncoder) -> None:
+        """Pass the encoder on to a wrapped loss that needs it (e.g. to copy it)."""
+        bind = getattr(self.loss, "bind_encoder", None)
+        if callable(bind):
+            bind(encoder)
+
+    def forward(self, embeddings: Sequence[Tensor], labels: Tensor | None) -> LossOutput:
+        """The wrapped loss on already computed embeddings (no caching needed)."""
+        return self.loss(embeddings, labels)
+
+    def training_loss(self, encoder: HFEncoder, batch: TokenizedBatch) -> LossOutput:
+        """The wrapped loss, with the batch embedded in mini-batches and gradients cached."""
+        return self._cache(self.loss, encoder, batch)

@@ -1,0 +1,1 @@
+"""Training schemes that need control of the forward passes (gradient caching, ...)."""

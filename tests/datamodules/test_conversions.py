@@ -1,0 +1,86 @@
+from collections import Counter
+from typing import get_args
+
+import numpy as np
+import pytest
+
+from datamodules.batch_formats import BatchFormat
+from datamodules.conversions import CONVERSIONS, ConversionName, get_conversion
+from datamodules.errors import DataValidationError
+from datamodules.source_format import NLI
+from datamodules.text_dataset import TextDataset
+
+LABELED = TextDataset(
+    BatchFormat.LABELED,
+    [[f"{name}{i}" for name in "abc" for i in range(4)] + ["lonely"]],
+    np.array([0] * 4 + [1] * 4 + [2] * 4 + [3]),
+    ["a", "b", "c", "d"],
+    name="labeled",
+)
+SCORED = TextDataset(
+    BatchFormat.SCORED_PAIR, [["x", "y", "z"], ["X", "Y", "Z"]], np.array([0.5, 3.0, 4.5], np.float32)
+)
+NLI_ROWS = TextDataset(
+    NLI,
+    [["p1", "p1", "p1", "p1", "p2", "p2", "p3"], ["e1", "e2", "c1", "n1", "e3", "n2", "c3"]],
+    np.array([0, 0, 2, 1, 0, 1, 2]),
+    ["entailment", "neutral", "contradiction"],
+)
+
+
+def test_registry_matches_the_config_names():
+    assert set(CONVERSIONS) == set(get_args(ConversionName))
+
+
+def test_labels_to_triplets():
+    out = get_conversion("labels_to_triplets").apply(LABELED, seed=0)
+    assert out.format is BatchFormat.TRIPLET
+    label_of = dict(zip(LABELED.columns[0], LABELED.labels.tolist(), strict=True))
+    assert len(out) == 12  # the single-example class has no positive
+    for anchor, positive, negative in out.row_texts():
+        assert anchor != positive and label_of[anchor] == label_of[positive] != label_of[negative]
+
+
+def test_labels_to_binary_pairs_are_balanced():
+    out = get_conversion("labels_to_binary_pairs").apply(LABELED, seed=0)
+    label_of = dict(zip(LABELED.columns[0], LABELED.labels.tolist(), strict=True))
+    assert Counter(out.labels.tolist()) == {1: 12, 0: 13}
+    for (first, second), same in zip(out.row_texts(), out.labels.tolist(), strict=True):
+        assert (label_of[first] == label_of[second]) == bool(same)
+
+
+def test_conversions_are_seeded():
+    conversion = get_conversion("labels_to_triplets")
+    assert conversion.apply(LABELED, 1).columns == conversion.apply(LABELED, 1).columns
+    assert conversion.apply(LABELED, 1).columns != conversion.apply(LABELED, 2).columns
+
+
+def test_scored_conversions_use_the_raw_threshold():
+    binary = get_conversion("scored_to_binary_pairs").apply(SCORED, 0, threshold=3.0)
+    assert (binary.format, binary.labels.tolist()) == (BatchFormat.BINARY_PAIR, [0, 1, 1])
+    positive = get_conversion("scored_to_positive_pairs").apply(SCORED, 0, threshold=4.0)
+    assert (positive.format, positive.columns) == (BatchFormat.PAIR, [["z"], ["Z"]])
+    with pytest.raises(ValueError, match="needs score_threshold"):
+        get_conversion("scored_to_binary_pairs").apply(SCORED, 0)
+
+
+def test_nli_conversions():
+    triplets = get_conversion("nli_to_triplets").apply(NLI_ROWS, 0)
+    assert triplets.row_texts() == [("p1", "e1", "c1"), ("p1", "e2", "c1")]
+    pairs = get_conversion("nli_to_positive_pairs").apply(NLI_ROWS, 0)
+    assert pairs.row_texts() == [("p1", "e1"), ("p1", "e2"), ("p2", "e3")]
+
+
+def test_pairs_to_singles():
+    out = get_conversion("pairs_to_singles").apply(NLI_ROWS, 0)
+    assert out.format is BatchFormat.SINGLE
+    assert out.columns == [["p1", "e1", "e2", "c1", "n1", "p2", "e3", "n2", "p3", "c3"]]
+
+
+def test_wrong_input_format_and_empty_result():
+    with pytest.raises(ValueError, match="conversion='nli_to_triplets' cannot read labeled"):
+        get_conversion("nli_to_triplets").apply(LABELED, 0)
+    with pytest.raises(DataValidationError, match="produced no rows"):
+        get_conversion("scored_to_positive_pairs").apply(SCORED, 0, threshold=5.0)
+    with pytest.raises(ValueError, match="conversion='x' is unknown"):
+        get_conversion("x")

@@ -1,0 +1,124 @@
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from datamodules.batch_formats import BatchFormat
+from datamodules.errors import DataValidationError
+from datamodules.table_schema import TableSchema
+
+SCORED = TableSchema(BatchFormat.SCORED_PAIR, score_range=(0.0, 5.0))
+LABELED = TableSchema(BatchFormat.LABELED)
+BINARY = TableSchema(BatchFormat.BINARY_PAIR)
+
+
+def _write(tmp_path, text, name="data.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("schema", "content", "message"),
+    [
+        (SCORED, "sentence1,score\na,1\n", "column 'sentence2' (field 'sentence2' of scored_pair"),
+        (
+            SCORED,
+            "sentence1,sentence2,score\na,b,1\n ,c,2\n",
+            "row 2, column 'sentence1': expected non-empty text",
+        ),
+        (SCORED, "sentence1,sentence2,score\na,,1\n", "row 1, column 'sentence2': expected non-empty text"),
+        (
+            SCORED,
+            "sentence1,sentence2,score\na,b,1\nc,d,high\n",
+            "row 2, column 'score': expected a numeric score, got 'high'",
+        ),
+        (
+            SCORED,
+            "sentence1,sentence2,score\na,b,nan\n",
+            "row 1, column 'score': expected a finite numeric score",
+        ),
+        (SCORED, "sentence1,sentence2,score\na,b,\n", "row 1, column 'score': expected a numeric score"),
+        (
+            SCORED,
+            "sentence1,sentence2,score\na,b,5.5\n",
+            "row 1, column 'score': expected a score in the declared",
+        ),
+        (
+            BINARY,
+            "sentence1,sentence2,label\na,b,1\nc,d,2\n",
+            "row 2, column 'label': expected a binary label 0 or 1",
+        ),
+        (LABELED, "sentence,label\na,x\nb,\n", "row 2, column 'label': expected a class label"),
+    ],
+)
+def test_bad_cells_name_file_row_column_and_expectation(tmp_path, schema, content, message):
+    path = _write(tmp_path, content)
+    with pytest.raises(DataValidationError, match=re.escape(message)) as info:
+        schema.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_column_lists_available_columns(tmp_path):
+    path = _write(tmp_path, "text,label\na,x\n")
+    with pytest.raises(DataValidationError, match=r"available columns: \['text', 'label'\]"):
+        LABELED.load(path)
+    assert LABELED.__class__(BatchFormat.LABELED, {"sentence": "text"}).load(path).columns == [["a"]]
+
+
+def test_unknown_label_against_known_names(tmp_path):
+    path = _write(tmp_path, "sentence,label\na,x\nb,z\n")
+    with pytest.raises(DataValidationError, match="row 2, column 'label': unknown label 'z'"):
+        LABELED.load(path, label_names=["x", "y"])
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataValidationError, match="file not found"):
+        SCORED.load(tmp_path / "nope.csv")
+
+
+def test_invalid_utf8_names_the_line(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("sentence,label\nok,x\ncaf\xe9,y\n".encode("latin-1"))
+    with pytest.raises(DataValidationError, match="line 3: not valid UTF-8 \\(byte 0xe9"):
+        LABELED.load(path)
+
+
+def test_unknown_field_in_columns_mapping():
+    with pytest.raises(ValueError, match="unknown field\\(s\\) \\['sentence3'\\]"):
+        TableSchema(BatchFormat.SCORED_PAIR, {"sentence3": "x"})
+
+
+@pytest.mark.parametrize("drop", [False, True])
+def test_duplicates_warn_with_count_and_can_be_dropped(tmp_path, drop):
+    path = _write(tmp_path, "sentence,label\na,x\na,x\na,x\nb,y\n")
+    with pytest.warns(UserWarning, match=f"{'dropped' if drop else ''}.*2 duplicate rows"):
+        data = TableSchema(BatchFormat.LABELED, drop_duplicates=drop).load(path)
+    assert len(data) == (2 if drop else 4)
+
+
+def test_cells_stay_text_and_labels_are_encoded(tmp_path):
+    path = _write(tmp_path, "sentence,label\nNA,b\nnull,a\n")
+    data = LABELED.load(path)
+    assert data.columns == [["NA", "null"]]
+    assert data.label_names == ["a", "b"]
+    assert data.labels.tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet"])
+def test_all_file_types_read_the_same_rows(tmp_path, suffix):
+    frame = pd.DataFrame({"sentence1": ['say "hi"', "b"], "sentence2": ["c", "d"], "score": [1.5, 4.0]})
+    path = tmp_path / f"data{suffix}"
+    {
+        ".csv": lambda: frame.to_csv(path, index=False),
+        ".tsv": lambda: path.write_text(
+            "sentence1\tsentence2\tscore\n"
+            + "".join(f"{a}\t{b}\t{s}\n" for a, b, s in frame.itertuples(index=False))
+        ),
+        ".jsonl": lambda: frame.to_json(path, orient="records", lines=True),
+        ".parquet": lambda: frame.to_parquet(path),
+    }[suffix]()
+    data = SCORED.load(path)
+    assert data.columns == [frame.sentence1.tolist(), frame.sentence2.tolist()]
+    np.testing.assert_allclose(data.labels, frame.score.to_numpy())

@@ -1,0 +1,190 @@
+"""The Lightning CLI end to end on the tiny model and real data (offline, seconds per run)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from sentence_transformers import SentenceTransformer
+
+from experiments.cli import CONFIG_DIR, main
+from lightning_modules.encoders.hf_encoder import HFEncoder
+
+EXAMPLE_CONFIGS = sorted(p for p in CONFIG_DIR.glob("*.yaml") if p.name != "defaults.yaml")
+
+
+def fit_args(config: Path, tiny_model_dir: Path, run_dir: Path, *extra: str) -> list[str]:
+    return [
+        "fit",
+        "--config",
+        str(config),
+        "--model.encoder.init_args.model_name_or_path",
+        str(tiny_model_dir),
+        "--run_dir",
+        str(run_dir),
+        "--evaluation.tasks",
+        "[]",
+        *extra,
+    ]
+
+
+@pytest.mark.parametrize(
+    "config", [*EXAMPLE_CONFIGS, *sorted(CONFIG_DIR.glob("*/*.yaml"))], ids=lambda p: p.name
+)
+def test_every_config_parses(config: Path, capsys) -> None:
+    args = ["fit", "--config", str(config), "--print_config"]
+    if config.parent != CONFIG_DIR:
+        # Piece configs (loss/, data/) complete each other: combine with a loss and data that fit.
+        args = [
+            "fit",
+            "--config",
+            str(CONFIG_DIR / "quickstart.yaml"),
+            "--config",
+            str(config),
+            "--print_config",
+        ]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code in (0, None)
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["model"]["loss"]["class_path"]
+    assert printed["data"]["class_path"]
+    # The tokenizer is linked to the encoder, never configured twice.
+    assert "tokenizer" not in printed["data"]["init_args"]
+
+
+@pytest.mark.parametrize("config", EXAMPLE_CONFIGS, ids=lambda p: p.stem)
+def test_example_config_fast_dev_run(config: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    limits = [
+        "--trainer.max_steps",
+        "2",
+        "--trainer.limit_val_batches",
+        "2",
+        "--trainer.val_check_interval",
+        "2",
+    ]
+    assert main(fit_args(config, tiny_model_dir, run_dir, *limits)) == 0
+    assert (run_dir / "config.yaml").is_file()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["global_step"] == 2
+    assert metrics["primary_metric"]["name"] in metrics["val"]
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert saved["model"]["loss"] == yaml.safe_load(config.read_text())["model"]["loss"] | {
+        "init_args": saved["model"]["loss"]["init_args"]
+    }
+
+
+def test_quickstart_run_directory_is_complete(tiny_model_dir: Path, tmp_path: Path, data_dir: Path) -> None:
+    run_dir = tmp_path / "run"
+    args = fit_args(CONFIG_DIR / "quickstart.yaml", tiny_model_dir, run_dir)
+    args += [
+        "--trainer.max_steps",
+        "4",
+        "--trainer.limit_val_batches",
+        "2",
+        "--trainer.val_check_interval",
+        "2",
+    ]
+    args += ["--evaluation.tasks", "[STSBenchmark]", "--evaluation.before_fit", "false", "--autocast", "off"]
+    assert main(args) == 0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert set(metrics["test"]) == {"test/mteb/STSBenchmark"}
+    assert metrics["best_checkpoint"] and (run_dir / metrics["best_checkpoint"]).is_file()
+    assert list((run_dir / "mteb" / "after").rglob("STSBenchmark.json")), "MTEB result JSON missing"
+    meta = json.loads((run_dir / "run_metadata.json").read_text())
+    assert meta["versions"]["torch"].startswith(torch.__version__.split("+")[0])
+    with open(run_dir / "metrics.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert any(row.get("train/loss") for row in rows)
+    assert list((run_dir / "wandb").glob("offline-run-*"))
+
+    # The exported model reproduces the best checkpoint's encoder.
+    checkpoint = torch.load(run_dir / metrics["best_checkpoint"], map_location="cpu", weights_only=False)
+    encoder = HFEncoder(str(tiny_model_dir), max_seq_length=256)
+    encoder.load_state_dict(
+        {k[len("encoder.") :]: v for k, v in checkpoint["state_dict"].items() if k.startswith("encoder.")}
+    )
+    sentences = ["A man is playing a flute.", "Two dogs are running."]
+    ours = encoder.eval().encode(sentences)
+    theirs = torch.from_numpy(SentenceTransformer(str(run_dir / "model"), device="cpu").encode(sentences))
+    assert (ours - theirs).abs().max().item() <= 1e-5
+
+
+def test_same_config_and_seed_give_the_same_numbers(tiny_model_dir: Path, tmp_path: Path) -> None:
+    results = []
+    for name in ("a", "b"):
+        run_dir = tmp_path / name
+        args = fit_args(CONFIG_DIR / "quickstart.yaml", tiny_model_dir, run_dir)
+        args += [
+            "--trainer.max_steps",
+            "3",
+            "--trainer.limit_val_batches",
+            "2",
+            "--trainer.val_check_interval",
+            "3",
+        ]
+        assert main(args) == 0
+        results.append(json.loads((run_dir / "metrics.json").read_text())["val"])
+    assert results[0] == results[1]
+
+
+def test_two_fits_in_one_process_log_two_wandb_runs(tiny_model_dir: Path, tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        args = fit_args(
+            CONFIG_DIR / "quickstart.yaml", tiny_model_dir, tmp_path / name, "--trainer.fast_dev_run", "1"
+        )
+        assert main(args) == 0
+    ids = {
+        p.name.rsplit("-", 1)[-1]
+        for name in ("a", "b")
+        for p in (tmp_path / name / "wandb").glob("offline-run-*")
+    }
+    assert len(ids) == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            ["--model.loss", "lightning_modules.losses.BatchHardTripletLoss"],
+            "BatchHardTripletLoss cannot train on scored_pair",
+        ),
+        (["--data.init_args.data_dir", "/nonexistent/data"], "/nonexistent/data"),
+    ],
+    ids=["incompatible-loss-and-data", "missing-data-dir"],
+)
+def test_setup_errors_are_one_line_and_write_nothing(
+    extra: list[str], expected: str, tiny_model_dir: Path, tmp_path: Path, capsys
+) -> None:
+    run_dir = tmp_path / "run"
+    assert main(fit_args(CONFIG_DIR / "quickstart.yaml", tiny_model_dir, run_dir, *extra)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("losslab: error:") and expected in err[-1]
+    assert not (run_dir / "metrics.json").exists()
+
+
+def test_unknown_loss_name_is_rejected_by_the_parser(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(fit_args(CONFIG_DIR / "quickstart.yaml", tiny_model_dir, tmp_path, "--model.loss", "NoSuchLoss"))
+    assert exit_info.value.code == 2
+    assert "NoSuchLoss" in capsys.readouterr().err
+
+
+def test_missing_model_path_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    args = fit_args(CONFIG_DIR / "quickstart.yaml", tmp_path / "no-model", tmp_path / "run")
+    assert main(args) == 2
+    assert "no-model does not exist" in capsys.readouterr().err
+
+
+def test_finished_run_directory_is_never_overwritten(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "metrics.json").write_text("{}")
+    assert main(fit_args(CONFIG_DIR / "quickstart.yaml", tiny_model_dir, run_dir)) == 2
+    assert "already holds a finished run" in capsys.readouterr().err
+    assert (run_dir / "metrics.json").read_text() == "{}"

@@ -1,0 +1,154 @@
+"""Gradient caching: same loss and encoder gradients as the uncached loss, with dropout on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import torch
+from torch import Tensor
+
+from datamodules.batch_formats import BatchFormat, TokenizedBatch
+from lightning_modules.encoders.hf_encoder import HFEncoder
+from lightning_modules.losses.base import EmbeddingLoss, LossOutput
+from lightning_modules.losses.batch_all_triplet import BatchAllTripletLoss
+from lightning_modules.losses.cached_multiple_negatives_ranking import CachedMultipleNegativesRankingLoss
+from lightning_modules.losses.gradient_cached import GradientCachedLoss
+from lightning_modules.losses.multiple_negatives_ranking import MultipleNegativesRankingLoss
+from lightning_modules.losses.multiple_negatives_symmetric_ranking import (
+    MultipleNegativesSymmetricRankingLoss,
+)
+from lightning_modules.strategies.gradient_cache import GradientCache, RandContext, split_features
+from tests.lightning_modules.losses.text_batches import text_batch
+
+BATCH = 7
+MINI = 3  # does not divide BATCH: the last mini-batch is smaller
+
+
+@pytest.fixture(scope="module")
+def encoder(tiny_model_dir) -> HFEncoder:
+    enc = HFEncoder(str(tiny_model_dir), normalize=False)
+    assert enc.training and enc.transformer.config.hidden_dropout_prob > 0  # dropout must be active
+    return enc
+
+
+def _batches(encoder: HFEncoder) -> dict[str, tuple[EmbeddingLoss, TokenizedBatch]]:
+    return {
+        "mnrl-triplet": (MultipleNegativesRankingLoss(), text_batch(encoder, BatchFormat.TRIPLET, BATCH)),
+        "symmetric-pair": (
+            MultipleNegativesSymmetricRankingLoss(),
+            text_batch(encoder, BatchFormat.PAIR, BATCH),
+        ),
+        "batch-all-triplet": (
+            BatchAllTripletLoss(),
+            text_batch(encoder, BatchFormat.LABELED, BATCH, labels=torch.tensor([0, 1, 2, 0, 1, 2, 0])),
+        ),
+    }
+
+
+LOSS_NAMES = ["mnrl-triplet", "symmetric-pair", "batch-all-triplet"]
+
+
+Result = tuple[LossOutput, list[Tensor]]
+
+
+def _run(encoder: HFEncoder, compute: Callable[[], LossOutput], seed: int = 0) -> Result:
+    encoder.zero_grad()
+    torch.manual_seed(seed)
+    out = compute()
+    (out.loss * 0.5).backward()  # a non-unit outer gradient, as loss scaling / accumulation give
+    return out, [p.grad.clone() for p in encoder.parameters() if p.grad is not None]
+
+
+def _assert_same(a: Result, b: Result) -> None:
+    torch.testing.assert_close(a[0].loss.detach(), b[0].loss.detach(), rtol=1e-5, atol=1e-6)
+    assert a[0].stats.keys() == b[0].stats.keys()
+    assert len(a[1]) == len(b[1]) > 0
+    for grad, expected in zip(a[1], b[1], strict=True):
+        torch.testing.assert_close(grad, expected, rtol=1e-5, atol=1e-6)
+
+
+def _cached_runners(loss: EmbeddingLoss, mini: int) -> dict[str, Callable]:
+    runners = {
+        "strategy": lambda enc, batch: GradientCache(mini)(loss, enc, batch),
+        "wrapper": lambda enc, batch: GradientCachedLoss(loss, mini).training_loss(enc, batch),
+    }
+    if type(loss) is MultipleNegativesRankingLoss:
+        runners["cached_mnrl"] = lambda enc, b: CachedMultipleNegativesRankingLoss(
+            mini_batch_size=mini
+        ).training_loss(enc, b)
+    return runners
+
+
+@pytest.mark.parametrize("loss_name", LOSS_NAMES)
+def test_one_mini_batch_equals_uncached_loss(encoder, loss_name):
+    loss, batch = _batches(encoder)[loss_name]
+    expected = _run(encoder, lambda: loss.training_loss(encoder, batch))
+    for run in _cached_runners(loss, BATCH).values():
+        _assert_same(_run(encoder, lambda run=run: run(encoder, batch)), expected)
+
+
+@pytest.mark.parametrize("loss_name", LOSS_NAMES)
+def test_mini_batches_equal_uncached_loss_on_the_same_forward_passes(encoder, loss_name):
+    loss, batch = _batches(encoder)[loss_name]
+
+    def uncached() -> LossOutput:
+        # The same mini-batch forward passes as the cache, with a graph: equal only if dropout is replayed.
+        embeddings = [torch.cat([encoder(mb) for mb in split_features(f, MINI)]) for f in batch.features]
+        return loss(embeddings, batch.labels)
+
+    expected = _run(encoder, uncached)
+    for run in _cached_runners(loss, MINI).values():
+        _assert_same(_run(encoder, lambda run=run: run(encoder, batch)), expected)
+
+
+def test_dropout_makes_the_comparison_meaningful(encoder):
+    loss, batch = _batches(encoder)["mnrl-triplet"]
+    first = _run(encoder, lambda: loss.training_loss(encoder, batch), seed=0)
+    other_seed = _run(encoder, lambda: loss.training_loss(encoder, batch), seed=1)
+    assert not torch.allclose(first[1][0], other_seed[1][0])
+
+
+def test_backward_leaves_the_rng_where_the_forward_left_it(encoder):
+    loss, batch = _batches(encoder)["mnrl-triplet"]
+    out = GradientCache(MINI)(loss, encoder, batch)
+    state = torch.get_rng_state()
+    out.loss.backward()
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_no_grad_returns_the_plain_loss(encoder):
+    loss, batch = _batches(encoder)["mnrl-triplet"]
+    encoder.eval()
+    try:
+        with torch.no_grad():
+            cached = GradientCache(MINI)(loss, encoder, batch).loss
+            expected = loss.training_loss(encoder, batch).loss
+    finally:
+        encoder.train()
+    assert not cached.requires_grad
+    torch.testing.assert_close(cached, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_rand_context_replays_random_draws():
+    state = RandContext()
+    first = torch.rand(3)
+    with state:
+        replayed = torch.rand(3)
+    assert torch.equal(first, replayed)
+    assert not torch.equal(torch.rand(3), first)  # the outer stream continued, not rewound
+
+
+def test_unused_column_raises(encoder):
+    class FirstColumnOnly(MultipleNegativesRankingLoss):
+        def forward(self, embeddings, labels):
+            return LossOutput(embeddings[0].sum())
+
+    batch = text_batch(encoder, BatchFormat.PAIR, 2)
+    with pytest.raises(ValueError, match=r"did not use embedding column\(s\) \[1\]"):
+        GradientCache(1)(FirstColumnOnly(), encoder, batch)
+
+
+def test_invalid_mini_batch_size():
+    with pytest.raises(ValueError, match="mini_batch_size"):
+        GradientCache(0)
