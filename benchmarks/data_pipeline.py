@@ -32,9 +32,7 @@ def _best_seconds(run, repeats: int = 3) -> float:
 def _tokenize_epoch(tokenizer, columns: list[list[str]], batch_size: int) -> None:
     for i in range(0, len(columns[0]), batch_size):
         for column in columns:
-            tokenizer(
-                column[i : i + batch_size], padding=True, truncation=True, max_length=256, return_tensors="pt"
-            )
+            tokenizer(column[i : i + batch_size], padding=True, truncation=True, max_length=256, return_tensors="pt")
 
 
 def main() -> None:
@@ -48,12 +46,8 @@ def main() -> None:
             rate = len(loader) / seconds
             print(f"stsb train  batch_size={batch_size:4d}  num_workers={num_workers}  {rate:8.1f} batches/s")
             if num_workers == 0:
-                tokenize = _best_seconds(
-                    partial(_tokenize_epoch, dm.tokenizer, dm.train_data.columns, batch_size)
-                )
-                print(
-                    f"  tokenizer alone: {tokenize:.2f}s of a {seconds:.2f}s epoch ({tokenize / seconds:.0%})"
-                )
+                tokenize = _best_seconds(partial(_tokenize_epoch, dm.tokenizer, dm.train_data.columns, batch_size))
+                print(f"  tokenizer alone: {tokenize:.2f}s of a {seconds:.2f}s epoch ({tokenize / seconds:.0%})")
 
 
 if __name__ == "__main__":

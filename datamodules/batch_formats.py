@@ -72,9 +72,7 @@ _SPECS: dict[BatchFormat, _FormatSpec] = {
     BatchFormat.BINARY_PAIR: _FormatSpec(("sentence1", "sentence2"), LabelKind.BINARY),
     BatchFormat.PAIR: _FormatSpec(("anchor", "positive"), LabelKind.NONE),
     BatchFormat.TRIPLET: _FormatSpec(("anchor", "positive", "negative"), LabelKind.NONE),
-    BatchFormat.MULTI_NEGATIVE: _FormatSpec(
-        ("anchor", "positive", "negative"), LabelKind.NONE, variadic=True
-    ),
+    BatchFormat.MULTI_NEGATIVE: _FormatSpec(("anchor", "positive", "negative"), LabelKind.NONE, variadic=True),
     BatchFormat.MARGIN_TRIPLET: _FormatSpec(("query", "passage1", "passage2"), LabelKind.MARGIN),
     BatchFormat.SINGLE: _FormatSpec(("sentence",), LabelKind.NONE),
     BatchFormat.DISTILLATION: _FormatSpec(("sentence",), LabelKind.EMBEDDING),

@@ -30,9 +30,7 @@ class TokenizingCollator:
         max_seq_length: Truncation length in tokens.
     """
 
-    def __init__(
-        self, tokenizer: PreTrainedTokenizerBase, batch_format: BatchFormat, max_seq_length: int
-    ) -> None:
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, batch_format: BatchFormat, max_seq_length: int) -> None:
         if batch_format.label_kind not in _LABEL_DTYPES and batch_format.label_kind is not LabelKind.NONE:
             raise ValueError(
                 f"batch_format={batch_format.value}: file-based batches cannot carry "
@@ -55,8 +53,6 @@ class TokenizingCollator:
         ]
         kind = self.batch_format.label_kind
         labels = (
-            None
-            if kind is LabelKind.NONE
-            else torch.tensor([e.label for e in examples], dtype=_LABEL_DTYPES[kind])
+            None if kind is LabelKind.NONE else torch.tensor([e.label for e in examples], dtype=_LABEL_DTYPES[kind])
         )
         return TokenizedBatch(features=features, labels=labels, format=self.batch_format, texts=texts)

@@ -49,9 +49,7 @@ def _rows_by_label(dataset: TextDataset) -> dict[int, np.ndarray]:
     return {label: np.asarray(rows) for label, rows in groups.items()}
 
 
-def _positive_and_negative(
-    dataset: TextDataset, rng: np.random.Generator
-) -> list[tuple[int, int | None, int]]:
+def _positive_and_negative(dataset: TextDataset, rng: np.random.Generator) -> list[tuple[int, int | None, int]]:
     """For each row: (row, a random other row of its label or None, a random row of another label)."""
     groups = _rows_by_label(dataset)
     labels = dataset.labels
@@ -66,9 +64,7 @@ def _positive_and_negative(
     return out
 
 
-def labels_to_triplets(
-    dataset: TextDataset, rng: np.random.Generator, threshold: float | None
-) -> TextDataset:
+def labels_to_triplets(dataset: TextDataset, rng: np.random.Generator, threshold: float | None) -> TextDataset:
     """Labeled sentences → (anchor, same-label positive, other-label negative), one per anchor.
 
     Anchors whose label has no other row are skipped.
@@ -79,9 +75,7 @@ def labels_to_triplets(
     return _new(dataset, BatchFormat.TRIPLET, columns, None, "labels_to_triplets")
 
 
-def labels_to_binary_pairs(
-    dataset: TextDataset, rng: np.random.Generator, threshold: float | None
-) -> TextDataset:
+def labels_to_binary_pairs(dataset: TextDataset, rng: np.random.Generator, threshold: float | None) -> TextDataset:
     """Labeled sentences → pairs: per anchor one same-label pair (1) and one other-label pair (0)."""
     texts = dataset.columns[0]
     first: list[str] = []
@@ -97,18 +91,14 @@ def labels_to_binary_pairs(
     return _new(dataset, BatchFormat.BINARY_PAIR, [first, second], array, "labels_to_binary_pairs")
 
 
-def scored_to_binary_pairs(
-    dataset: TextDataset, rng: np.random.Generator, threshold: float | None
-) -> TextDataset:
+def scored_to_binary_pairs(dataset: TextDataset, rng: np.random.Generator, threshold: float | None) -> TextDataset:
     """Scored pairs → binary pairs: label 1 where score >= threshold (raw score scale)."""
     labels = (dataset.labels >= threshold).astype(np.int64)
     what = f"scored_to_binary_pairs(threshold={threshold})"
     return _new(dataset, BatchFormat.BINARY_PAIR, [list(c) for c in dataset.columns], labels, what)
 
 
-def scored_to_positive_pairs(
-    dataset: TextDataset, rng: np.random.Generator, threshold: float | None
-) -> TextDataset:
+def scored_to_positive_pairs(dataset: TextDataset, rng: np.random.Generator, threshold: float | None) -> TextDataset:
     """Scored pairs → (anchor, positive) pairs: only pairs with score >= threshold are kept."""
     keep = np.flatnonzero(dataset.labels >= threshold)
     columns = [[column[i] for i in keep] for column in dataset.columns]
@@ -120,9 +110,7 @@ def _nli_hypotheses(dataset: TextDataset) -> dict[str, dict[str, list[str]]]:
     names = dataset.label_names or []
     missing = {"entailment", "contradiction"} - set(names)
     if missing:
-        raise DataValidationError(
-            f"{dataset.name}: NLI labels must include {sorted(missing)}; found labels {names}"
-        )
+        raise DataValidationError(f"{dataset.name}: NLI labels must include {sorted(missing)}; found labels {names}")
     by_premise: dict[str, dict[str, list[str]]] = defaultdict(lambda: {"entailment": [], "contradiction": []})
     for premise, hypothesis, label in zip(*dataset.columns, dataset.labels.tolist(), strict=True):
         bucket = by_premise[premise].get(names[label])
@@ -147,9 +135,7 @@ def nli_to_triplets(dataset: TextDataset, rng: np.random.Generator, threshold: f
     return _new(dataset, BatchFormat.TRIPLET, columns, None, "nli_to_triplets")
 
 
-def nli_to_positive_pairs(
-    dataset: TextDataset, rng: np.random.Generator, threshold: float | None
-) -> TextDataset:
+def nli_to_positive_pairs(dataset: TextDataset, rng: np.random.Generator, threshold: float | None) -> TextDataset:
     """NLI pairs → (premise, entailed hypothesis) pairs."""
     columns: list[list[str]] = [[], []]
     for premise, hyps in _nli_hypotheses(dataset).items():
@@ -187,13 +173,9 @@ class Conversion:
         """Raise a ``ValueError`` if this conversion cannot read ``fmt`` or lacks its threshold."""
         if fmt not in self.inputs:
             accepted = sorted(describe_source(f) for f in self.inputs)
-            raise ValueError(
-                f"conversion={self.name!r} cannot read {describe_source(fmt)} data; it reads: {accepted}"
-            )
+            raise ValueError(f"conversion={self.name!r} cannot read {describe_source(fmt)} data; it reads: {accepted}")
         if self.needs_threshold and threshold is None:
-            raise ValueError(
-                f"conversion={self.name!r} needs score_threshold (a score on the data's raw scale)"
-            )
+            raise ValueError(f"conversion={self.name!r} needs score_threshold (a score on the data's raw scale)")
 
     def apply(self, dataset: TextDataset, seed: int, threshold: float | None = None) -> TextDataset:
         """Convert ``dataset`` with a generator seeded by ``seed``."""
@@ -205,9 +187,7 @@ _MULTI_COLUMN = frozenset(f for f in BatchFormat if len(f.columns) > 1) | {NLI}
 CONVERSIONS: dict[str, Conversion] = {
     c.name: c
     for c in (
-        Conversion(
-            "labels_to_triplets", frozenset({BatchFormat.LABELED}), BatchFormat.TRIPLET, labels_to_triplets
-        ),
+        Conversion("labels_to_triplets", frozenset({BatchFormat.LABELED}), BatchFormat.TRIPLET, labels_to_triplets),
         Conversion(
             "labels_to_binary_pairs",
             frozenset({BatchFormat.LABELED}),

@@ -72,26 +72,15 @@ class DataSource:
         if not 0.0 <= self.val_split < 1.0:
             raise ValueError(f"val_split={self.val_split}: expected a fraction in [0, 1)")
 
-    @property
-    def has_val(self) -> bool:
-        """Whether there is validation data."""
-        return self.val_file is not None or self.val_split > 0
-
     def val_format(self) -> BatchFormat | None:
         """Format of validation batches, or ``None`` without validation data."""
-        if not self.has_val:
-            return None
-        return evaluable_format(
-            (self.val_schema or self.train_schema).format if self.val_file else self.train_schema.format
-        )
+        if self.val_file is not None:
+            return evaluable_format((self.val_schema or self.train_schema).format)
+        return evaluable_format(self.train_schema.format) if self.val_split > 0 else None
 
     def test_format(self) -> BatchFormat | None:
         """Format of test batches, or ``None`` without a test file."""
-        return (
-            None
-            if self.test_file is None
-            else evaluable_format((self.test_schema or self.train_schema).format)
-        )
+        return None if self.test_file is None else evaluable_format((self.test_schema or self.train_schema).format)
 
     def paths(self, data_dir: str | None) -> dict[str, Path]:
         """Resolved paths of the configured files, keyed ``train``/``val``/``test``.

@@ -52,9 +52,7 @@ class DatasetSpec:
     def source(self, drop_duplicates: bool) -> DataSource:
         """The :class:`DataSource` reading this dataset."""
         schema = TableSchema(self.format, self.columns, self.score_range, drop_duplicates)
-        val_schema = (
-            None if self.val_format is None else TableSchema(self.val_format, {}, None, drop_duplicates)
-        )
+        val_schema = None if self.val_format is None else TableSchema(self.val_format, {}, None, drop_duplicates)
         return DataSource(
             description=self.name,
             train_file=self.train_file,
@@ -95,9 +93,7 @@ CATALOG: dict[str, DatasetSpec] = {
             val_split=0.1,
         ),
         DatasetSpec("trec_fine", BatchFormat.LABELED, "trec/train.csv", None, "trec/test.csv", val_split=0.1),
-        DatasetSpec(
-            "banking77", BatchFormat.LABELED, "banking77/train.csv", None, "banking77/test.csv", val_split=0.1
-        ),
+        DatasetSpec("banking77", BatchFormat.LABELED, "banking77/train.csv", None, "banking77/test.csv", val_split=0.1),
         DatasetSpec("msrp", BatchFormat.BINARY_PAIR, "msrp/train.csv", "msrp/val.csv", "msrp/test.csv"),
         DatasetSpec(
             "snli_pairs",

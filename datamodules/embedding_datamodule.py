@@ -158,9 +158,7 @@ class EmbeddingDataModule(pl.LightningDataModule):
     def describe(self) -> str:
         """One line naming the data, its conversion and training format."""
         conversion = f", conversion={self.conversion.name}" if self.conversion else ""
-        return (
-            f"{type(self).__name__}({self.source.description}{conversion}) -> {self.train_format.describe()}"
-        )
+        return f"{type(self).__name__}({self.source.description}{conversion}) -> {self.train_format.describe()}"
 
     def bind_loss(self, loss: SamplingLoss) -> None:
         """Check the loss can train on this data and pick the sampler it needs.
@@ -218,9 +216,7 @@ class EmbeddingDataModule(pl.LightningDataModule):
     def _check_pk_data(self, data: TextDataset) -> None:
         values, first_rows, counts = np.unique(data.labels, return_index=True, return_counts=True)
         if len(values) < 2:
-            raise DataValidationError(
-                f"{data.name}: P×K sampling needs at least 2 classes, found {len(values)}"
-            )
+            raise DataValidationError(f"{data.name}: P×K sampling needs at least 2 classes, found {len(values)}")
         single = np.flatnonzero(counts < 2)
         if single.size:
             names = data.label_names or []
@@ -284,9 +280,7 @@ class EmbeddingDataModule(pl.LightningDataModule):
             return data
         low, high = self.source.train_schema.score_range
         labels = ((data.labels - low) / (high - low)).astype(np.float32)
-        return TextDataset(
-            data.format, data.columns, labels, data.label_names, name=f"{data.name} (scores -> [0, 1])"
-        )
+        return TextDataset(data.format, data.columns, labels, data.label_names, name=f"{data.name} (scores -> [0, 1])")
 
     # ----------------------------------------------------------------- loaders
     @property

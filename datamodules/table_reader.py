@@ -41,9 +41,7 @@ def read_table(path: Path) -> pd.DataFrame:
         raise DataValidationError(f"{path}: file not found")
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise DataValidationError(
-            f"{path}: unsupported file type {suffix!r}; expected one of {SUPPORTED_SUFFIXES}"
-        )
+        raise DataValidationError(f"{path}: unsupported file type {suffix!r}; expected one of {SUPPORTED_SUFFIXES}")
     try:
         if suffix == ".parquet":
             return pd.read_parquet(path)

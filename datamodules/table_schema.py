@@ -55,9 +55,7 @@ class TableSchema:
 
     def file_column(self, field_name: str) -> str:
         """The file column holding format field ``field_name``."""
-        default = (
-            "score" if field_name == LABEL_FIELD and self.format_label_kind is LabelKind.SCORE else field_name
-        )
+        default = "score" if field_name == LABEL_FIELD and self.format_label_kind is LabelKind.SCORE else field_name
         return self.columns.get(field_name, default)
 
     @property

@@ -85,13 +85,10 @@ class LosslabCLI(LightningCLI):
         run_dir = Path(cfg.run_dir)
         if self.subcommand == "fit" and (run_dir / "metrics.json").exists():
             raise LosslabSetupError(
-                f"run directory {run_dir} already holds a finished run (metrics.json); "
-                "choose another --run_dir"
+                f"run directory {run_dir} already holds a finished run (metrics.json); choose another --run_dir"
             )
         cfg.trainer.default_root_dir = str(run_dir)
-        cfg.trainer.precision = resolve_precision(
-            cfg.autocast, cfg.trainer.precision, cfg.trainer.accelerator
-        )
+        cfg.trainer.precision = resolve_precision(cfg.autocast, cfg.trainer.precision, cfg.trainer.accelerator)
 
     def instantiate_classes(self) -> None:
         """Instantiate, then check the loss against the data before any training."""

@@ -40,7 +40,5 @@ def loss_table_markdown() -> str:
     lines = ["| loss | batch formats | sampler | options | summary |", "|---|---|---|---|---|"]
     for cls in LOSSES:
         summary = _summary(cls).replace("|", "\\|")
-        lines.append(
-            f"| `{cls.__name__}` | {_formats(cls)} | {_sampling(cls)} | {_options(cls)} | {summary} |"
-        )
+        lines.append(f"| `{cls.__name__}` | {_formats(cls)} | {_sampling(cls)} | {_options(cls)} | {summary} |")
     return "\n".join(lines)

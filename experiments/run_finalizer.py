@@ -87,9 +87,7 @@ class RunFinalizer:
             module.load_state_dict(state)
         if self.settings.export_model:
             module.encoder.save_sentence_transformer(self.run_dir / "model")
-        after = (
-            self._mteb(module, "after", revision=f"step-{trainer.global_step}") if self.settings.tasks else {}
-        )
+        after = self._mteb(module, "after", revision=f"step-{trainer.global_step}") if self.settings.tasks else {}
         test_metrics = {f"test/mteb/{task}": score for task, score in after.items()}
         for logger in trainer.loggers:
             logger.log_metrics(test_metrics, step=trainer.global_step)

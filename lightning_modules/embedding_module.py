@@ -80,6 +80,7 @@ class EmbeddingLitModule(pl.LightningModule):
         return out.loss
 
     def on_validation_epoch_start(self) -> None:
+        """Start collecting validation embeddings."""
         self._val_embeddings, self._val_labels = [], []
 
     def validation_step(self, batch: TokenizedBatch, batch_idx: int) -> None:
@@ -89,9 +90,10 @@ class EmbeddingLitModule(pl.LightningModule):
             self._val_labels.append(batch.labels.cpu())
 
     def on_validation_epoch_end(self) -> None:
+        """Score the whole validation set with the evaluator and log ``val/<metric>``."""
         if self.evaluator is None or not self._val_embeddings:
             return
-        columns = [torch.cat(col) for col in zip(*self._val_embeddings)]
+        columns = [torch.cat(col) for col in zip(*self._val_embeddings, strict=True)]
         labels = torch.cat(self._val_labels) if self._val_labels else None
         metrics = self.evaluator(columns, labels)
         primary = self.evaluator.primary_metric

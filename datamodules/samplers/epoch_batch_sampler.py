@@ -36,18 +36,14 @@ class EpochBatchSampler(Sampler[list[int]]):
             initialised).
     """
 
-    def __init__(
-        self, batch_size: int, seed: int, rank: int | None = None, world_size: int | None = None
-    ) -> None:
+    def __init__(self, batch_size: int, seed: int, rank: int | None = None, world_size: int | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size}: expected a positive integer")
         default_rank, default_world = distributed_rank_and_world_size()
         self.rank = default_rank if rank is None else rank
         self.world_size = default_world if world_size is None else world_size
         if not 0 <= self.rank < self.world_size:
-            raise ValueError(
-                f"rank={self.rank}, world_size={self.world_size}: expected 0 <= rank < world_size"
-            )
+            raise ValueError(f"rank={self.rank}, world_size={self.world_size}: expected 0 <= rank < world_size")
         self.batch_size = batch_size
         self.seed = seed
         self.epoch = 0

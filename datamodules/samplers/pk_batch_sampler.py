@@ -81,14 +81,10 @@ class PKBatchSampler(EpochBatchSampler):
         n_labels = len(streams)
         batches = []
         for _ in range(self.num_batches):
-            chosen = rng.choice(
-                n_labels, size=min(self.labels_per_batch, n_labels), replace=False, p=self.weights
-            )
+            chosen = rng.choice(n_labels, size=min(self.labels_per_batch, n_labels), replace=False, p=self.weights)
             extra = rng.choice(n_labels, size=self.labels_per_batch - len(chosen), p=self.weights)
             batch = [
-                i
-                for label in np.concatenate([chosen, extra])
-                for i in streams[label].take(self.samples_per_label, rng)
+                i for label in np.concatenate([chosen, extra]) for i in streams[label].take(self.samples_per_label, rng)
             ]
             batches.append(batch)
         return batches

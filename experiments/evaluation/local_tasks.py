@@ -202,9 +202,7 @@ class MSRPPairClassification(LocalDataMixin, AbsTaskPairClassification):
     def build_dataset(self) -> DatasetDict:
         """MSRP test pairs with 0/1 labels."""
         cols = read_csv_columns(self.data_dir / self.local_files[0], ("sentence1", "sentence2", "label"))
-        return DatasetDict(
-            {"test": Dataset.from_dict({**cols, "labels": [int(x) for x in cols.pop("label")]})}
-        )
+        return DatasetDict({"test": Dataset.from_dict({**cols, "labels": [int(x) for x in cols.pop("label")]})})
 
 
 class LocalSTSTask(LocalDataMixin, AbsTaskSTS):
@@ -217,15 +215,11 @@ class LocalSTSTask(LocalDataMixin, AbsTaskSTS):
         seed: MTEB's task seed.
     """
 
-    def __init__(
-        self, csv_path: Path, min_score: float = 0.0, max_score: float = 5.0, seed: int = 42
-    ) -> None:
+    def __init__(self, csv_path: Path, min_score: float = 0.0, max_score: float = 5.0, seed: int = 42) -> None:
         csv_path = Path(csv_path)
         self.local_files = (csv_path.name,)
         self.min_score, self.max_score = min_score, max_score
-        self.metadata = _local_metadata(
-            f"LocalSTS-{csv_path.stem}", f"STS on {csv_path}", "STS", "cosine_spearman"
-        )
+        self.metadata = _local_metadata(f"LocalSTS-{csv_path.stem}", f"STS on {csv_path}", "STS", "cosine_spearman")
         super().__init__(data_dir=csv_path.parent, seed=seed)
 
     def build_dataset(self) -> DatasetDict:

@@ -75,24 +75,16 @@ def _from_checkpoint(path: Path) -> LoadedModel:
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise NotAModelError(f"{path} is not a Lightning checkpoint (no state_dict)")
     encoder = HFEncoder(**_encoder_config(checkpoint.get("hyper_parameters") or {}, path))
-    state = {
-        k.removeprefix("encoder."): v for k, v in checkpoint["state_dict"].items() if k.startswith("encoder.")
-    }
+    state = {k.removeprefix("encoder."): v for k, v in checkpoint["state_dict"].items() if k.startswith("encoder.")}
     if not state:
-        raise CheckpointMismatchError(
-            f"checkpoint from a different encoder: {path} has no 'encoder.' weights"
-        )
+        raise CheckpointMismatchError(f"checkpoint from a different encoder: {path} has no 'encoder.' weights")
     try:
         encoder.load_state_dict(state, strict=True)
     except RuntimeError as err:
-        detail = (
-            str(err).strip().splitlines()[1].strip() if len(str(err).strip().splitlines()) > 1 else str(err)
-        )
+        detail = str(err).strip().splitlines()[1].strip() if len(str(err).strip().splitlines()) > 1 else str(err)
         raise CheckpointMismatchError(f"checkpoint from a different encoder: {path}: {detail}") from err
     run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
-    return LoadedModel(
-        encoder, f"losslab/{run_dir.name}", f"{path.stem}-step{checkpoint.get('global_step', 0)}"
-    )
+    return LoadedModel(encoder, f"losslab/{run_dir.name}", f"{path.stem}-step{checkpoint.get('global_step', 0)}")
 
 
 def _latest_checkpoint(run_dir: Path) -> Path | None:
@@ -137,15 +129,11 @@ def load_model(model: str) -> LoadedModel:
     except FileNotFoundError as err:
         raise NotAModelError(str(err)) from err
     if Path(resolved).is_dir():
-        return _from_model_dir(
-            Path(resolved), name if "/" in name else f"local/{name}", _known_revision(name)
-        )
+        return _from_model_dir(Path(resolved), name if "/" in name else f"local/{name}", _known_revision(name))
     try:
         return LoadedModel(HFEncoder(name), name if "/" in name else f"hub/{name}", _known_revision(name))
     except OSError as err:
-        raise NotAModelError(
-            f"cannot load model {name!r}: not a local path, and not loadable from the Hub"
-        ) from err
+        raise NotAModelError(f"cannot load model {name!r}: not a local path, and not loadable from the Hub") from err
 
 
 def _known_revision(name: str) -> str:

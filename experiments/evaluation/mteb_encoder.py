@@ -46,9 +46,7 @@ class LosslabMTEBEncoder(AbsEncoder):
         precision: ``fp32``, or ``bf16`` to run the transformer under bfloat16 autocast.
     """
 
-    def __init__(
-        self, encoder: HFEncoder, model_name: str, revision: str, precision: Precision = "fp32"
-    ) -> None:
+    def __init__(self, encoder: HFEncoder, model_name: str, revision: str, precision: Precision = "fp32") -> None:
         if "/" not in model_name:
             raise ValueError(f"model_name must look like 'organisation/name', got {model_name!r}")
         if precision not in ("fp32", "bf16"):

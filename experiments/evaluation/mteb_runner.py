@@ -14,7 +14,7 @@ from mteb.abstasks.abstask import AbsTask
 from mteb.cache import ResultCache
 
 from experiments.evaluation.errors import MissingTaskDataError
-from experiments.evaluation.local_tasks import LOCAL_TASKS
+from experiments.evaluation.local_tasks import LOCAL_TASKS, LocalDataMixin
 from experiments.evaluation.mteb_encoder import LosslabMTEBEncoder, Precision
 from experiments.evaluation.task_resolver import DATA_DIR_ENV, DataSource, resolve_tasks
 from lightning_modules.encoders.hf_encoder import HFEncoder
@@ -41,6 +41,9 @@ class MTEBTaskScore:
 
 def _load_task_data(task: AbsTask) -> None:
     """Load a task's data up front so that an unreachable Hub dataset gives one clear error."""
+    if isinstance(task, LocalDataMixin):
+        task.load_data()  # local errors already name the file
+        return
     name = task.metadata.name
     try:
         task.load_data()

@@ -10,6 +10,7 @@ from typing import Literal
 import mteb
 from huggingface_hub import constants as hub_constants
 from mteb.abstasks.abstask import AbsTask
+from mteb.get_tasks import TASK_LIST
 
 from experiments.evaluation.errors import MissingTaskDataError, UnknownTaskError
 from experiments.evaluation.local_tasks import LOCAL_TASKS, LocalSTSTask
@@ -32,11 +33,9 @@ def _hub_task(name: str) -> AbsTask | None:
 
 
 def _unknown(name: str) -> UnknownTaskError:
-    known = sorted(set(LOCAL_TASKS) | {t.metadata.name for t in mteb.get_tasks(exclude_superseded=False)})
+    known = sorted(set(LOCAL_TASKS) | {cls.metadata.name for cls in TASK_LIST})  # classes: no instantiation
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    hint = (
-        f"; did you mean {', '.join(close)}?" if close else f"; local tasks: {', '.join(sorted(LOCAL_TASKS))}"
-    )
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; local tasks: {', '.join(sorted(LOCAL_TASKS))}"
     return UnknownTaskError(f"unknown task {name!r}{hint}")
 
 
@@ -79,9 +78,7 @@ def resolve_task(name: str, data_dir: Path | None, source: DataSource = "auto") 
         return local_cls(data_dir)  # type: ignore[arg-type]
     if source == "local":
         if local_cls is None:
-            raise UnknownTaskError(
-                f"task {name!r} has no local version; local tasks: {', '.join(sorted(LOCAL_TASKS))}"
-            )
+            raise UnknownTaskError(f"task {name!r} has no local version; local tasks: {', '.join(sorted(LOCAL_TASKS))}")
         raise _missing(name, missing, "source is 'local'")
     if hub_task is None:
         raise _missing(name, missing, "it has no Hub version")
@@ -90,9 +87,7 @@ def resolve_task(name: str, data_dir: Path | None, source: DataSource = "auto") 
     return hub_task
 
 
-def resolve_tasks(
-    names: list[str], data_dir: str | Path | None = None, source: DataSource = "auto"
-) -> list[AbsTask]:
+def resolve_tasks(names: list[str], data_dir: str | Path | None = None, source: DataSource = "auto") -> list[AbsTask]:
     """Resolve task names with :func:`resolve_task`; ``data_dir`` defaults to ``$LOSSLAB_DATA_DIR``."""
     if source not in ("auto", "local", "hub"):
         raise ValueError(f"source must be 'auto', 'local' or 'hub', got {source!r}")

@@ -1,16 +1,20 @@
 """Gradient caching (GradCache, Gao et al. 2021): in-batch losses over large batches in bounded memory.
 
-Three steps, as sentence-transformers' cached losses:
+As sentence-transformers' cached losses:
 
 1. embed every mini-batch without a graph, recording the RNG state before each forward pass;
-2. compute the loss on the detached full-batch embeddings and cache its gradient w.r.t. them;
-3. during the outer backward pass, a hook on the returned loss re-embeds each mini-batch with a graph
-   under the recorded RNG state (so dropout draws the same masks) and autocast state, and
-   back-propagates the cached gradients into the encoder.
+2. compute the loss on the detached full-batch embeddings (the loss's own small graph is kept);
+3. in the backward pass, a hook on each column's detached embeddings receives the loss's gradient
+   w.r.t. them, re-embeds each mini-batch with a graph under the recorded RNG state (so dropout draws
+   the same masks) and autocast state, and back-propagates that gradient into the encoder.
 
-Only one mini-batch of activations is alive at a time. Because step 3 hangs off the loss tensor's
-backward, the strategy works under Lightning's automatic optimisation, gradient accumulation and loss
-scaling: whatever gradient reaches the loss scales every replayed mini-batch.
+Only one mini-batch of encoder activations is alive at a time. Because step 3 hangs off the returned
+loss's own backward, the strategy works under Lightning's automatic optimisation, gradient accumulation
+and loss scaling (whatever gradient reaches the loss reaches every replayed mini-batch), and parameters
+of the loss itself (a learnable scale, a classifier) get their gradients as usual. Unlike
+sentence-transformers, the loss is not back-propagated chunk by chunk during the forward pass: its graph
+(e.g. the ``B x B`` similarity matrix) lives until the backward pass, which is negligible next to encoder
+activations for batches up to tens of thousands.
 """
 
 from __future__ import annotations
@@ -103,12 +107,14 @@ class _AutocastState:
         return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.enabled)
 
 
+def _rows(features: Features) -> int:
+    return int(next(iter(features.values())).shape[0])
+
+
 def split_features(features: Features, mini_batch_size: int) -> list[Features]:
     """Slice tokenizer features into consecutive mini-batches along the batch dimension."""
-    size = int(next(iter(features.values())).shape[0])
-    return [
-        {k: v[i : i + mini_batch_size] for k, v in features.items()} for i in range(0, size, mini_batch_size)
-    ]
+    size = _rows(features)
+    return [{k: v[i : i + mini_batch_size] for k, v in features.items()} for i in range(0, size, mini_batch_size)]
 
 
 class GradientCache:
@@ -132,15 +138,12 @@ class GradientCache:
             batch: The collated batch.
 
         Returns:
-            The loss (its backward re-embeds the mini-batches) and the loss's statistics.
+            The loss (its backward re-embeds the mini-batches) and the loss's statistics. Call
+            ``backward()`` on it: ``torch.autograd.grad`` w.r.t. encoder parameters cannot see the replay.
         """
-        return self.run(
-            embedding_passes(loss, encoder, batch), lambda embeddings: loss(embeddings, batch.labels)
-        )
+        return self.run(embedding_passes(loss, encoder, batch), lambda embeddings: loss(embeddings, batch.labels))
 
-    def run(
-        self, passes: Sequence[EmbeddingPass], compute_loss: Callable[[list[Tensor]], LossOutput]
-    ) -> LossOutput:
+    def run(self, passes: Sequence[EmbeddingPass], compute_loss: Callable[[list[Tensor]], LossOutput]) -> LossOutput:
         """Embed ``passes`` in mini-batches and compute ``compute_loss`` with cached gradients.
 
         Args:
@@ -181,7 +184,7 @@ def _replay(
 ) -> None:
     """Hook on a column's detached embeddings: re-embed each mini-batch with a graph, push ``grad`` through it."""
     with torch.enable_grad():
-        for mb, state, mb_grad in zip(chunks, states, grad.split([len(c) for c in _first_values(chunks)]), strict=True):
+        for mb, state, mb_grad in zip(chunks, states, grad.split([_rows(mb) for mb in chunks]), strict=True):
             with state, autocast.context():
                 embeddings = encode(mb)
             if embeddings.requires_grad:  # False for a frozen encoder

@@ -38,7 +38,5 @@ def test_columns_are_tokenised_like_the_tokenizer_itself(tokenizer, fmt, label, 
 
 
 def test_dynamic_padding_pads_to_the_longest_text_only(tokenizer):
-    batch = TokenizingCollator(tokenizer, BatchFormat.SINGLE, max_seq_length=128)(
-        [Example(("a b c",), None)] * 2
-    )
+    batch = TokenizingCollator(tokenizer, BatchFormat.SINGLE, max_seq_length=128)([Example(("a b c",), None)] * 2)
     assert batch.features[0]["input_ids"].shape == (2, 5)  # [CLS] a b c [SEP]

@@ -17,9 +17,7 @@ LABELED = TextDataset(
     ["a", "b", "c", "d"],
     name="labeled",
 )
-SCORED = TextDataset(
-    BatchFormat.SCORED_PAIR, [["x", "y", "z"], ["X", "Y", "Z"]], np.array([0.5, 3.0, 4.5], np.float32)
-)
+SCORED = TextDataset(BatchFormat.SCORED_PAIR, [["x", "y", "z"], ["X", "Y", "Z"]], np.array([0.5, 3.0, 4.5], np.float32))
 NLI_ROWS = TextDataset(
     NLI,
     [["p1", "p1", "p1", "p1", "p2", "p2", "p3"], ["e1", "e2", "c1", "n1", "e3", "n2", "c3"]],

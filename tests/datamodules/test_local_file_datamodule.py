@@ -37,16 +37,12 @@ def _labeled_file(tmp_path, labels, name="train.csv"):
 def labeled(tmp_path, tiny_model_dir):
     def make(labels=("a", "b") * 8, **kwargs):
         path = _labeled_file(tmp_path, labels)
-        return LocalFileDataModule(
-            str(path), "labeled", tokenizer=str(tiny_model_dir), batch_size=4, **kwargs
-        )
+        return LocalFileDataModule(str(path), "labeled", tokenizer=str(tiny_model_dir), batch_size=4, **kwargs)
 
     return make
 
 
-@pytest.mark.parametrize(
-    ("loss", "sampler_cls"), [(PKLoss(), PKBatchSampler), (AnyLabeledLoss(), RandomBatchSampler)]
-)
+@pytest.mark.parametrize(("loss", "sampler_cls"), [(PKLoss(), PKBatchSampler), (AnyLabeledLoss(), RandomBatchSampler)])
 def test_auto_sampler_follows_the_loss(labeled, loss, sampler_cls):
     dm = labeled()
     dm.bind_loss(loss)
@@ -102,9 +98,7 @@ def test_explicit_sampler_accepted_by_a_random_loss(labeled):
 def test_pk_data_errors(tmp_path, tiny_model_dir, labels, kwargs, error, match):
     path = _labeled_file(tmp_path, labels)
     with pytest.raises(error, match=match):
-        dm = LocalFileDataModule(
-            str(path), "labeled", tokenizer=str(tiny_model_dir), **{"batch_size": 4, **kwargs}
-        )
+        dm = LocalFileDataModule(str(path), "labeled", tokenizer=str(tiny_model_dir), **{"batch_size": 4, **kwargs})
         dm.bind_loss(PKLoss())
         dm.setup("fit")
 
@@ -119,9 +113,7 @@ def test_pk_needs_class_labels(tmp_path):
 def test_data_dir_is_required_for_relative_paths(monkeypatch):
     monkeypatch.delenv("LOSSLAB_DATA_DIR", raising=False)
     dm = LocalFileDataModule("stsb/train.csv", "scored_pair")
-    with pytest.raises(
-        DataValidationError, match="pass data_dir .* or set the environment variable LOSSLAB_DATA_DIR"
-    ):
+    with pytest.raises(DataValidationError, match="pass data_dir .* or set the environment variable LOSSLAB_DATA_DIR"):
         dm.prepare_data()
 
 

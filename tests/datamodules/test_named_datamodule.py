@@ -57,9 +57,7 @@ def test_real_dataset_yields_tokenized_batches(name, data_dir, tiny_model_dir):
     assert len(batch.features) == len(train_format.columns) == len(batch.texts)
     for feature, texts in zip(batch.features, batch.texts, strict=True):
         assert feature["input_ids"].shape[0] == len(texts) == 8
-        assert (
-            feature["attention_mask"].sum(1).max() == feature["input_ids"].shape[1]
-        )  # padded to the longest
+        assert feature["attention_mask"].sum(1).max() == feature["input_ids"].shape[1]  # padded to the longest
     assert (batch.labels is None) == (train_format.label_kind is LabelKind.NONE)
     val_batch = next(iter(dm.val_dataloader()))
     assert val_batch.format is val_format

@@ -113,8 +113,7 @@ def test_all_file_types_read_the_same_rows(tmp_path, suffix):
     {
         ".csv": lambda: frame.to_csv(path, index=False),
         ".tsv": lambda: path.write_text(
-            "sentence1\tsentence2\tscore\n"
-            + "".join(f"{a}\t{b}\t{s}\n" for a, b, s in frame.itertuples(index=False))
+            "sentence1\tsentence2\tscore\n" + "".join(f"{a}\t{b}\t{s}\n" for a, b, s in frame.itertuples(index=False))
         ),
         ".jsonl": lambda: frame.to_json(path, orient="records", lines=True),
         ".parquet": lambda: frame.to_parquet(path),

@@ -32,9 +32,7 @@ def fit_args(config: Path, tiny_model_dir: Path, run_dir: Path, *extra: str) -> 
     ]
 
 
-@pytest.mark.parametrize(
-    "config", [*EXAMPLE_CONFIGS, *sorted(CONFIG_DIR.glob("*/*.yaml"))], ids=lambda p: p.name
-)
+@pytest.mark.parametrize("config", [*EXAMPLE_CONFIGS, *sorted(CONFIG_DIR.glob("*/*.yaml"))], ids=lambda p: p.name)
 def test_every_config_parses(config: Path, capsys) -> None:
     args = ["fit", "--config", str(config), "--print_config"]
     if config.parent != CONFIG_DIR:
@@ -135,15 +133,9 @@ def test_same_config_and_seed_give_the_same_numbers(tiny_model_dir: Path, tmp_pa
 
 def test_two_fits_in_one_process_log_two_wandb_runs(tiny_model_dir: Path, tmp_path: Path) -> None:
     for name in ("a", "b"):
-        args = fit_args(
-            CONFIG_DIR / "quickstart.yaml", tiny_model_dir, tmp_path / name, "--trainer.fast_dev_run", "1"
-        )
+        args = fit_args(CONFIG_DIR / "quickstart.yaml", tiny_model_dir, tmp_path / name, "--trainer.fast_dev_run", "1")
         assert main(args) == 0
-    ids = {
-        p.name.rsplit("-", 1)[-1]
-        for name in ("a", "b")
-        for p in (tmp_path / name / "wandb").glob("offline-run-*")
-    }
+    ids = {p.name.rsplit("-", 1)[-1] for name in ("a", "b") for p in (tmp_path / name / "wandb").glob("offline-run-*")}
     assert len(ids) == 2
 
 

@@ -11,9 +11,7 @@ from tests.tiny_model import make_tiny_model
 def _checkpoint(path, encoder, hparams_encoder, step=5):
     state = {f"encoder.{k}": v for k, v in encoder.state_dict().items()}
     state["loss.weight"] = torch.zeros(1)  # other modules' weights are ignored
-    torch.save(
-        {"state_dict": state, "hyper_parameters": {"encoder": hparams_encoder}, "global_step": step}, path
-    )
+    torch.save({"state_dict": state, "hyper_parameters": {"encoder": hparams_encoder}, "global_step": step}, path)
     return path
 
 
@@ -30,9 +28,7 @@ def _jsonargparse_config(model_dir):
 
 
 def _same_weights(a, b):
-    return all(
-        torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
-    )
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
 
 
 def test_evaluates_a_model_directory(tiny_model_dir, sts_csv, tmp_path, capsys):

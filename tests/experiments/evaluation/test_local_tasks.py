@@ -68,9 +68,7 @@ def test_generic_sts_csv(sts_csv):
 
 
 def test_missing_files_are_listed(tmp_path):
-    assert LocalSickR.missing_files(tmp_path) == [
-        tmp_path / "sick" / f"{s}.csv" for s in ("train", "trial", "test")
-    ]
+    assert LocalSickR.missing_files(tmp_path) == [tmp_path / "sick" / f"{s}.csv" for s in ("train", "trial", "test")]
     with pytest.raises(MissingTaskDataError, match="stsb/test.csv"):
         LocalSTSBenchmark(tmp_path).load_data()
 

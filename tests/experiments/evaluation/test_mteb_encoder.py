@@ -19,9 +19,7 @@ def test_is_an_mteb_encoder_with_unique_identity(tiny_encoder):
 def test_embeds_each_distinct_text_once(tiny_encoder, monkeypatch):
     calls = []
     original = tiny_encoder.encode
-    monkeypatch.setattr(
-        tiny_encoder, "encode", lambda s, batch_size: calls.append(list(s)) or original(s, batch_size)
-    )
+    monkeypatch.setattr(tiny_encoder, "encode", lambda s, batch_size: calls.append(list(s)) or original(s, batch_size))
     wrapper = LosslabMTEBEncoder(tiny_encoder, "losslab/x", "r")
     sentences = ["b c", "a", "b c", "a", "d"]
     out = wrapper.embed(sentences, batch_size=2)
@@ -49,9 +47,7 @@ def test_embeddings_are_deterministic_despite_dropout(tiny_encoder):
 def test_bf16_is_close_to_fp32(tiny_encoder):
     sentences = ["a dog runs in the park", "a cat sleeps", "stock markets fell"]
     fp32 = torch.from_numpy(LosslabMTEBEncoder(tiny_encoder, "losslab/x", "r").embed(sentences, 2))
-    bf16 = torch.from_numpy(
-        LosslabMTEBEncoder(tiny_encoder, "losslab/x", "r", precision="bf16").embed(sentences, 2)
-    )
+    bf16 = torch.from_numpy(LosslabMTEBEncoder(tiny_encoder, "losslab/x", "r", precision="bf16").embed(sentences, 2))
     assert bf16.dtype == torch.float32
     assert torch.nn.functional.cosine_similarity(fp32, bf16).min() > 0.98
 
