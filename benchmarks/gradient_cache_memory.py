@@ -21,9 +21,7 @@ WORDS = "the a river stone light garden music paper window cloud forest engine s
 COLUMNS = ("batch", "uncached MiB", "cached MiB", "ratio", "uncached s", "cached s")
 
 
-def _step(
-    model: str, batch_size: int, mini_batch_size: int | None, max_seq_length: int, queue: mp.Queue
-) -> None:
+def _step(model: str, batch_size: int, mini_batch_size: int | None, max_seq_length: int, queue: mp.Queue) -> None:
     import torch
 
     from datamodules.batch_formats import BatchFormat, TokenizedBatch
@@ -37,10 +35,7 @@ def _step(
 
     def pairs(n: int) -> TokenizedBatch:
         # Long texts, truncated to max_seq_length: every row has the same length.
-        texts = [
-            [" ".join(WORDS[(7 * i + c + k) % len(WORDS)] for k in range(64)) for i in range(n)]
-            for c in (0, 1)
-        ]
+        texts = [[" ".join(WORDS[(7 * i + c + k) % len(WORDS)] for k in range(64)) for i in range(n)] for c in (0, 1)]
         return TokenizedBatch([encoder.tokenize(t) for t in texts], None, BatchFormat.PAIR, texts).to(device)
 
     if mini_batch_size is None:

@@ -1,4 +1,4 @@
-"""losslab's own subcommands next to the Lightning CLI ones: ``eval``, ``losses``."""
+"""losslab's own subcommands next to the Lightning CLI ones: ``eval``, ``losses``, ``grid``, ``report``."""
 
 from __future__ import annotations
 
@@ -49,4 +49,23 @@ def losses_command(argv: list[str]) -> int:
     return 0
 
 
-TOOL_COMMANDS: dict[str, Callable[[list[str]], int]] = {"eval": eval_command, "losses": losses_command}
+def grid_command(argv: list[str]) -> int:
+    """``losslab grid list|run SPEC``: expand a loss-comparison grid and run its cells, resumably."""
+    from experiments.grid.grid_command import main as grid_main
+
+    return grid_main(argv)
+
+
+def report_command(argv: list[str]) -> int:
+    """``losslab report SPEC|RUNS_DIR``: leaderboards and plots rebuilt from a grid's run directories."""
+    from experiments.report.report_command import main as report_main
+
+    return report_main(argv)
+
+
+TOOL_COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "eval": eval_command,
+    "losses": losses_command,
+    "grid": grid_command,
+    "report": report_command,
+}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from experiments.evaluation.errors import EvaluationInputError, InvalidArgumentError
 from experiments.evaluation.model_loader import load_model
 from experiments.evaluation.mteb_encoder import Precision
 from experiments.evaluation.mteb_runner import MTEBTaskScore, print_scores, run_mteb
@@ -34,9 +35,15 @@ def evaluate_model(
 
     Returns:
         Task name → score.
+
+    Raises:
+        EvaluationInputError: For bad input (unknown task, missing data, not a model, bad argument), with a
+            one-line message.
     """
+    if precision not in ("fp32", "bf16"):
+        raise InvalidArgumentError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        raise InvalidArgumentError(f"batch_size must be >= 1, got {batch_size}")
     resolve_tasks(tasks, data_dir, source)  # fail on bad task names before loading a model
     loaded = load_model(model)
     scores = run_mteb(
@@ -52,3 +59,6 @@ def evaluate_model(
     )
     print_scores(scores)
     return scores
+
+
+__all__ = ["EvaluationInputError", "evaluate_model"]

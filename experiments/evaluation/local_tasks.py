@@ -19,7 +19,7 @@ from mteb.tasks.classification.eng.banking77_classification import Banking77Clas
 from mteb.tasks.sts.eng.sickr_sts import SickrSTS
 from mteb.tasks.sts.eng.sts_benchmark_sts import STSBenchmarkSTS
 
-from experiments.evaluation.errors import MissingTaskDataError
+from experiments.evaluation.errors import InvalidArgumentError, MissingTaskDataError
 
 
 def read_csv_columns(path: Path, columns: tuple[str, ...]) -> dict[str, list[str]]:
@@ -27,7 +27,7 @@ def read_csv_columns(path: Path, columns: tuple[str, ...]) -> dict[str, list[str
 
     Raises:
         MissingTaskDataError: If the file does not exist.
-        ValueError: If a column is missing.
+        InvalidArgumentError: If a column is missing.
     """
     if not path.is_file():
         raise MissingTaskDataError(f"missing data file {path}")
@@ -35,7 +35,7 @@ def read_csv_columns(path: Path, columns: tuple[str, ...]) -> dict[str, list[str
         reader = csv.DictReader(f)
         missing = [c for c in columns if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path} lacks column(s) {missing}; it has {reader.fieldnames}")
+            raise InvalidArgumentError(f"{path} lacks column(s) {missing}; it has {reader.fieldnames}")
         rows = list(reader)
     return {c: [row[c] for row in rows] for c in columns}
 

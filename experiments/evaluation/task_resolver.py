@@ -12,7 +12,7 @@ from huggingface_hub import constants as hub_constants
 from mteb.abstasks.abstask import AbsTask
 from mteb.get_tasks import TASK_LIST
 
-from experiments.evaluation.errors import MissingTaskDataError, UnknownTaskError
+from experiments.evaluation.errors import InvalidArgumentError, MissingTaskDataError, UnknownTaskError
 from experiments.evaluation.local_tasks import LOCAL_TASKS, LocalSTSTask
 
 DataSource = Literal["auto", "local", "hub"]
@@ -90,8 +90,8 @@ def resolve_task(name: str, data_dir: Path | None, source: DataSource = "auto") 
 def resolve_tasks(names: list[str], data_dir: str | Path | None = None, source: DataSource = "auto") -> list[AbsTask]:
     """Resolve task names with :func:`resolve_task`; ``data_dir`` defaults to ``$LOSSLAB_DATA_DIR``."""
     if source not in ("auto", "local", "hub"):
-        raise ValueError(f"source must be 'auto', 'local' or 'hub', got {source!r}")
+        raise InvalidArgumentError(f"source must be 'auto', 'local' or 'hub', got {source!r}")
     if not names:
-        raise ValueError("tasks must name at least one task")
+        raise InvalidArgumentError("tasks must name at least one task")
     base = resolve_data_dir(data_dir)
     return [resolve_task(name, base, source) for name in names]

@@ -29,9 +29,7 @@ def evaluator_for(batch_format: BatchFormat) -> Evaluator:
         if batch_format in cls.formats:
             return cls()
     known = sorted(f.value for cls in EVALUATORS for f in cls.formats)
-    raise ValueError(
-        f"no validation evaluator for {batch_format.describe()} batches; evaluable formats: {known}"
-    )
+    raise ValueError(f"no validation evaluator for {batch_format.describe()} batches; evaluable formats: {known}")
 
 
 __all__ = [

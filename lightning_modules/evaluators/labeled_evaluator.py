@@ -43,9 +43,7 @@ class LabeledEvaluator(Evaluator):
             raise ValueError("LabeledEvaluator needs class ids as labels")
         gold = labels.cpu().long().flatten()
         if len(gold) <= self.k:
-            raise ValueError(
-                f"LabeledEvaluator with k={self.k} needs more than {self.k} examples, got {len(gold)}"
-            )
+            raise ValueError(f"LabeledEvaluator with k={self.k} needs more than {self.k} examples, got {len(gold)}")
         normed = F.normalize(embeddings[0].float().cpu(), dim=-1)
         return {
             self.primary_metric: 100.0 * self._knn_accuracy(normed, gold),
@@ -64,7 +62,5 @@ class LabeledEvaluator(Evaluator):
 
     def _v_measure(self, normed: Tensor, gold: Tensor) -> float:
         n_clusters = int(torch.unique(gold).numel())
-        assignment = KMeans(n_clusters=n_clusters, n_init=10, random_state=self.seed).fit_predict(
-            normed.numpy()
-        )
+        assignment = KMeans(n_clusters=n_clusters, n_init=10, random_state=self.seed).fit_predict(normed.numpy())
         return float(v_measure_score(gold.numpy(), assignment))

@@ -27,8 +27,7 @@ class TripletEvaluator(Evaluator):
         """Score anchor/positive/negative embeddings; ``labels`` are ignored."""
         if len(embeddings) != 3:
             raise ValueError(
-                f"TripletEvaluator needs 3 embedding columns (anchor, positive, negative), "
-                f"got {len(embeddings)}"
+                f"TripletEvaluator needs 3 embedding columns (anchor, positive, negative), got {len(embeddings)}"
             )
         cosine = get_distance("cosine_similarity")
         anchor, positive, negative = (e.float() for e in embeddings)

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from datamodules.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
-from lightning_modules.strategies.gradient_cache import EmbeddingPass
+from lightning_modules.strategies.embedding_passes import EmbeddingPass
 
 if TYPE_CHECKING:
     from lightning_modules.encoders.hf_encoder import HFEncoder

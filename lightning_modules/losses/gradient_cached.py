@@ -9,7 +9,8 @@ from torch import Tensor
 
 from datamodules.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
-from lightning_modules.strategies.gradient_cache import DefinesEmbeddingPasses, GradientCache
+from lightning_modules.strategies.embedding_passes import require_embedding_based
+from lightning_modules.strategies.gradient_cache import GradientCache
 
 if TYPE_CHECKING:
     from lightning_modules.encoders.hf_encoder import HFEncoder
@@ -46,13 +47,7 @@ class GradientCachedLoss(EmbeddingLoss):
 
     def __init__(self, loss: EmbeddingLoss, mini_batch_size: int = 32) -> None:
         super().__init__()
-        if type(loss).training_loss is not EmbeddingLoss.training_loss and not isinstance(
-            loss, DefinesEmbeddingPasses
-        ):
-            raise ValueError(
-                f"loss {type(loss).__name__} controls its own forward passes (it overrides training_loss), "
-                "so its embeddings cannot be cached; expected a loss computed from the batch's embeddings"
-            )
+        require_embedding_based(loss, type(self).__name__)
         self.loss = loss
         self.mini_batch_size = mini_batch_size
         self._cache = GradientCache(mini_batch_size)

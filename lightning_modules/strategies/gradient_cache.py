@@ -15,6 +15,11 @@ of the loss itself (a learnable scale, a classifier) get their gradients as usua
 sentence-transformers, the loss is not back-propagated chunk by chunk during the forward pass: its graph
 (e.g. the ``B x B`` similarity matrix) lives until the backward pass, which is negligible next to encoder
 activations for batches up to tens of thousands.
+
+Limitation: under DistributedDataParallel every replayed mini-batch's backward would trigger DDP's
+gradient synchronisation, which expects one backward per step; sentence-transformers wraps the replay in
+``no_sync`` for this. Gradient caching is therefore single-process for now (``gather_across_devices``
+losses work with it only without DDP's gradient hooks, e.g. under plain ``torch.distributed``).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -31,40 +36,10 @@ from torch.utils.checkpoint import get_device_states, set_device_states
 
 from datamodules.batch_formats import TokenizedBatch
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
+from lightning_modules.strategies.embedding_passes import EmbeddingPass, Features, embedding_passes
 
 if TYPE_CHECKING:
     from lightning_modules.encoders.hf_encoder import HFEncoder
-
-Features = dict[str, Tensor]
-
-
-@dataclass
-class EmbeddingPass:
-    """One text column and the module that embeds it.
-
-    Attributes:
-        encode: Maps tokenizer features to ``(B, D)`` embeddings (the encoder, or a second encoder).
-        features: The column's tokenizer output.
-    """
-
-    encode: Callable[[Features], Tensor]
-    features: Features
-
-
-@runtime_checkable
-class DefinesEmbeddingPasses(Protocol):
-    """A loss whose columns are not all embedded by the trained encoder (e.g. Contrastive Tension)."""
-
-    def embedding_passes(self, encoder: HFEncoder, batch: TokenizedBatch) -> list[EmbeddingPass]:
-        """The forward passes whose embeddings, in order, the loss's ``forward`` takes."""
-        ...
-
-
-def embedding_passes(loss: EmbeddingLoss, encoder: HFEncoder, batch: TokenizedBatch) -> list[EmbeddingPass]:
-    """The loss's own passes if it defines them, else the encoder on every column of the batch."""
-    if isinstance(loss, DefinesEmbeddingPasses):
-        return loss.embedding_passes(encoder, batch)
-    return [EmbeddingPass(encoder, features) for features in batch.features]
 
 
 class RandContext:

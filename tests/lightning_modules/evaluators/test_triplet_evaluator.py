@@ -22,6 +22,4 @@ def test_hand_built_triplets_and_ties():
     positive = torch.tensor([[2.0, 0.1], [0.0, 1.0], [0.0, 1.0]])
     negative = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.0, 3.0]])
     # wins, loses, tie (counted as a failure)
-    assert TripletEvaluator()([anchor, positive, negative], None)["triplet_accuracy"] == pytest.approx(
-        100.0 / 3
-    )
+    assert TripletEvaluator()([anchor, positive, negative], None)["triplet_accuracy"] == pytest.approx(100.0 / 3)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+import pytorch_lightning as pl
 import torch
 from torch import Tensor
+from torch.utils.data import DataLoader
 
 from datamodules.batch_formats import BatchFormat, TokenizedBatch
 from lightning_modules.encoders.hf_encoder import HFEncoder
@@ -142,3 +144,43 @@ def test_rand_context_replays_random_draws():
 def test_invalid_mini_batch_size():
     with pytest.raises(ValueError, match="mini_batch_size"):
         GradientCache(0)
+
+
+def test_replay_reenters_autocast(encoder):
+    loss, batch = _batches(encoder)["mnrl-triplet"]
+
+    def grads(compute: Callable[[], LossOutput]) -> list[Tensor]:
+        encoder.zero_grad()
+        torch.manual_seed(0)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = compute()
+        out.loss.backward()  # outside autocast, as under Lightning's precision plugin
+        return [p.grad for p in encoder.parameters() if p.grad is not None]
+
+    expected = grads(lambda: loss.training_loss(encoder, batch))
+    cached = grads(lambda: GradientCache(BATCH)(loss, encoder, batch))
+    # Equal up to bfloat16 rounding (~1%); a float32 replay would be off by ~100%.
+    for grad, ref in zip(cached, expected, strict=True):
+        assert (grad - ref).abs().max() <= 0.05 * ref.abs().max()
+
+
+def test_lightning_step_with_cache_equals_step_without(tiny_model_dir):
+    from lightning_modules.embedding_module import EmbeddingLitModule
+
+    def trained_weights(loss: EmbeddingLoss) -> list[Tensor]:
+        pl.seed_everything(0, verbose=False)
+        encoder = HFEncoder(str(tiny_model_dir))
+        batch = text_batch(encoder, BatchFormat.PAIR, BATCH)
+        module = EmbeddingLitModule(encoder, loss, optimizer=lambda params: torch.optim.SGD(params, lr=10.0))
+        trainer = pl.Trainer(
+            max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False
+        )
+        trainer.fit(module, train_dataloaders=DataLoader([batch], batch_size=None))
+        return [p.detach().clone() for p in encoder.parameters()]
+
+    initial = HFEncoder(str(tiny_model_dir)).transformer.embeddings.word_embeddings.weight
+    cached = trained_weights(CachedMultipleNegativesRankingLoss(mini_batch_size=BATCH))
+    plain = trained_weights(MultipleNegativesRankingLoss())
+    assert not torch.equal(plain[0], initial)  # the step did update the weights
+    for weight, expected in zip(cached, plain, strict=True):
+        torch.testing.assert_close(weight, expected, rtol=1e-5, atol=1e-6)

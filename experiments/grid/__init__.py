@@ -1,0 +1,1 @@
+"""Loss-comparison grids: spec, expansion into cells, claims and the resumable runner."""

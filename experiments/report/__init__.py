@@ -1,0 +1,1 @@
+"""Leaderboards, tables and plots rebuilt from grid run directories."""

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from experiments.grid.cell_launcher import SubprocessLauncher
+from experiments.grid.grid_cell import CELL_FILE, GridCell
+from experiments.grid.grid_layout import CellStatus, GridLayout
+from experiments.grid.grid_runner import GridRunner
+from tests.experiments.grid.test_cell_claims import dead_pid, write_claim
+
+FAKE_FIT = (sys.executable, str(Path(__file__).with_name("fake_fit.py")))
+
+
+def make_cells(n: int) -> list[GridCell]:
+    return [GridCell(i, f"c{i}", "g", {"loss": f"c{i}"}, 1, ()) for i in range(n)]
+
+
+def run_grid(root: Path, cells: list[GridCell], retry_failed: bool = False) -> Counter:
+    runner = GridRunner(cells, GridLayout(root), SubprocessLauncher(FAKE_FIT), retry_failed, out=io.StringIO())
+    return runner.run()
+
+
+@pytest.fixture
+def fit_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    log = tmp_path / "fits.log"
+    monkeypatch.setenv("FAKE_FIT_LOG", str(log))
+    return log
+
+
+def launched(log: Path) -> list[str]:
+    return [line.split()[0] for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_every_cell_runs_once_and_reruns_skip_done_cells(tmp_path: Path, fit_log: Path) -> None:
+    cells = make_cells(3)
+    assert run_grid(tmp_path / "g", cells) == Counter(done=3)
+    layout = GridLayout(tmp_path / "g")
+    assert all(layout.status(c) is CellStatus.DONE for c in cells)
+    assert json.loads((layout.run_dir(cells[1]) / CELL_FILE).read_text())["labels"] == {"loss": "c1"}
+    assert run_grid(tmp_path / "g", cells) == Counter(skipped=3)
+    assert launched(fit_log) == ["c0", "c1", "c2"]
+
+
+def test_a_killed_cell_is_recorded_and_the_grid_goes_on(
+    tmp_path: Path, fit_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_FIT_KILL", "c1")
+    monkeypatch.setenv("FAKE_FIT_FAIL", "c2")
+    cells = make_cells(4)
+    layout = GridLayout(tmp_path / "g")
+    assert run_grid(layout.root, cells) == Counter(done=2, failed=2)
+    assert layout.failure(cells[1])["returncode"] == -9
+    assert "c2 is broken" in layout.failure(cells[2])["stderr_tail"]
+    assert [layout.status(c) for c in cells] == [CellStatus.DONE, CellStatus.FAILED, CellStatus.FAILED, CellStatus.DONE]
+    assert not list(layout.root.glob("*.claim"))
+    # Failed cells are not retried by default; with retry_failed they rerun from scratch, history kept.
+    assert run_grid(layout.root, cells) == Counter(skipped=4)
+    monkeypatch.delenv("FAKE_FIT_KILL")
+    monkeypatch.delenv("FAKE_FIT_FAIL")
+    assert run_grid(layout.root, cells, retry_failed=True) == Counter(done=2, skipped=2)
+    assert all(layout.status(c) is CellStatus.DONE for c in cells)
+    (moved,) = layout.root.glob("c1.failed-*")
+    assert json.loads((moved / "failed.json").read_text())["returncode"] == -9
+    assert launched(fit_log) == ["c0", "c1", "c2", "c3", "c1", "c2"]
+
+
+def test_an_interrupted_cell_is_moved_aside_and_rerun(tmp_path: Path, fit_log: Path) -> None:
+    cells = make_cells(2)
+    layout = GridLayout(tmp_path / "g")
+    layout.root.mkdir()
+    # What a worker killed mid-cell leaves: a run directory without metrics.json and a dead claim.
+    (layout.run_dir(cells[0]) / "checkpoints").mkdir(parents=True)
+    write_claim(layout.claim_path(cells[0]), [dead_pid(), dead_pid()])
+    assert layout.status(cells[0]) is CellStatus.INTERRUPTED
+    assert run_grid(layout.root, cells) == Counter(done=2)
+    (moved,) = layout.root.glob("c0.interrupted-*")
+    assert (moved / "checkpoints").is_dir()
+    assert layout.status(cells[0]) is CellStatus.DONE
+    assert launched(fit_log) == ["c0", "c1"]
+
+
+def test_a_cell_claimed_by_a_live_worker_is_left_alone(tmp_path: Path, fit_log: Path) -> None:
+    cells = make_cells(2)
+    layout = GridLayout(tmp_path / "g")
+    layout.root.mkdir()
+    write_claim(layout.claim_path(cells[0]), [multiprocessing.current_process().pid])
+    assert layout.status(cells[0]) is CellStatus.RUNNING
+    assert run_grid(layout.root, cells) == Counter(done=1, skipped=1)
+    assert launched(fit_log) == ["c1"]
+
+
+def _worker(root: str, n: int, result: multiprocessing.Queue) -> None:
+    result.put(dict(run_grid(Path(root), make_cells(n))))
+
+
+def test_concurrent_workers_never_run_a_cell_twice(
+    tmp_path: Path, fit_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_FIT_SLEEP", "0.3")
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    workers = [context.Process(target=_worker, args=(str(tmp_path / "g"), 6, queue)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    outcomes = [queue.get(timeout=5) for _ in workers]
+    assert sorted(launched(fit_log)) == [f"c{i}" for i in range(6)]
+    assert sum(o.get("done", 0) for o in outcomes) == 6
+    assert all(o.get("done", 0) > 0 for o in outcomes)
