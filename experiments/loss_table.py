@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import inspect
+import re
+
+from torch import nn
 
 from lightning_modules.losses import LOSSES
 from lightning_modules.losses.base import EmbeddingLoss
 
 
 def _options(cls: type[EmbeddingLoss]) -> str:
+    if cls.__init__ is nn.Module.__init__:
+        return "–"
     params = list(inspect.signature(cls.__init__).parameters.values())[1:]
     parts = []
     for p in params:
@@ -20,8 +25,10 @@ def _options(cls: type[EmbeddingLoss]) -> str:
 
 
 def _summary(cls: type[EmbeddingLoss]) -> str:
-    doc = inspect.getdoc(cls) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+    doc = (inspect.getdoc(cls) or "").strip()
+    first = doc.splitlines()[0] if doc else ""
+    # Sphinx roles (:class:`~pkg.Name`) read as plain names in a terminal and in Markdown.
+    return re.sub(r":\w+:`~?(?:[\w.]*\.)?(\w+)`", r"`\1`", first)
 
 
 def _formats(cls: type[EmbeddingLoss]) -> str:

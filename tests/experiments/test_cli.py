@@ -87,6 +87,8 @@ def test_quickstart_run_directory_is_complete(tiny_model_dir: Path, tmp_path: Pa
         "2",
         "--trainer.val_check_interval",
         "2",
+        "--trainer.log_every_n_steps",
+        "1",
     ]
     args += ["--evaluation.tasks", "[STSBenchmark]", "--evaluation.before_fit", "false", "--autocast", "off"]
     assert main(args) == 0

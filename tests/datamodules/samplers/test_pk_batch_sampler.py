@@ -15,8 +15,9 @@ def _assert_pk(batch: list[int], labels: np.ndarray, k: int) -> None:
     assert all(c % k == 0 for c in counts.values())
 
 
-label_lists = st.lists(st.integers(0, 6), min_size=4, max_size=120).filter(
-    lambda xs: len(set(xs)) >= 2 and min(Counter(xs).values()) >= 2
+# Built rather than filtered (filtering rejects most draws): 2-7 labels with 2-20 rows each, shuffled.
+label_lists = st.lists(st.integers(2, 20), min_size=2, max_size=7).flatmap(
+    lambda counts: st.permutations([label for label, count in enumerate(counts) for _ in range(count)])
 )
 
 
