@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
+from torch import Tensor
 from transformers import PreTrainedTokenizerBase
 
 from datamodules.batch_formats import BatchFormat, LabelKind, TokenizedBatch
+from datamodules.noisy_text_dataset import NoisyExample
 from datamodules.text_dataset import Example
 
 _LABEL_DTYPES = {
@@ -15,7 +18,13 @@ _LABEL_DTYPES = {
     LabelKind.BINARY: torch.int64,
     LabelKind.SCORE: torch.float32,
     LabelKind.MARGIN: torch.float32,
+    LabelKind.EMBEDDING: torch.float32,
 }
+
+
+def tokenize_column(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_seq_length: int) -> dict[str, Tensor]:
+    """Tokenise one text column, padded to its longest text and truncated to ``max_seq_length`` tokens."""
+    return dict(tokenizer(texts, padding=True, truncation=True, max_length=max_seq_length, return_tensors="pt"))
 
 
 class TokenizingCollator:
@@ -31,11 +40,6 @@ class TokenizingCollator:
     """
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase, batch_format: BatchFormat, max_seq_length: int) -> None:
-        if batch_format.label_kind not in _LABEL_DTYPES and batch_format.label_kind is not LabelKind.NONE:
-            raise ValueError(
-                f"batch_format={batch_format.value}: file-based batches cannot carry "
-                f"{batch_format.label_kind.value} labels"
-            )
         self.tokenizer = tokenizer
         self.batch_format = batch_format
         self.max_seq_length = max_seq_length
@@ -43,16 +47,36 @@ class TokenizingCollator:
     def __call__(self, examples: Sequence[Example]) -> TokenizedBatch:
         """Collate ``examples`` into one batch."""
         texts = [list(column) for column in zip(*(e.texts for e in examples), strict=True)]
-        features = [
-            dict(
-                self.tokenizer(
-                    column, padding=True, truncation=True, max_length=self.max_seq_length, return_tensors="pt"
-                )
-            )
-            for column in texts
-        ]
+        features = [tokenize_column(self.tokenizer, column, self.max_seq_length) for column in texts]
         kind = self.batch_format.label_kind
         labels = (
-            None if kind is LabelKind.NONE else torch.tensor([e.label for e in examples], dtype=_LABEL_DTYPES[kind])
+            None
+            if kind is LabelKind.NONE
+            # np.asarray first: stacks the (D,) teacher embeddings of distillation rows in one copy.
+            else torch.as_tensor(np.asarray([e.label for e in examples]), dtype=_LABEL_DTYPES[kind])
         )
         return TokenizedBatch(features=features, labels=labels, format=self.batch_format, texts=texts)
+
+
+class DenoisingCollator:
+    """Collate :class:`~datamodules.noisy_text_dataset.NoisyExample` rows into single-sentence batches.
+
+    The *noisy* sentences are tokenised as the batch's single column (the encoder's input); the
+    *original* sentences are kept in ``texts[0]`` (the decoder targets of
+    :class:`~lightning_modules.losses.denoising_auto_encoder.DenoisingAutoEncoderLoss`).
+
+    Args:
+        tokenizer: A (fast) Hugging Face tokenizer.
+        max_seq_length: Truncation length in tokens.
+    """
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, max_seq_length: int) -> None:
+        self.tokenizer = tokenizer
+        self.max_seq_length = max_seq_length
+
+    def __call__(self, examples: Sequence[NoisyExample]) -> TokenizedBatch:
+        """Collate ``examples`` into one batch."""
+        features = tokenize_column(self.tokenizer, [e.noisy for e in examples], self.max_seq_length)
+        return TokenizedBatch(
+            features=[features], labels=None, format=BatchFormat.SINGLE, texts=[[e.original for e in examples]]
+        )

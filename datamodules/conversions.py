@@ -26,7 +26,12 @@ ConversionName = Literal[
     "nli_to_triplets",
     "nli_to_positive_pairs",
     "pairs_to_singles",
+    "labels_to_singles",
+    "sentences_to_contrastive_tension_pairs",
 ]
+
+# Contrastive Tension: one identical pair per this many pairs (sentence-transformers' pos_neg_ratio).
+CONTRASTIVE_TENSION_POS_NEG_RATIO = 8
 
 
 def _new(
@@ -145,10 +150,44 @@ def nli_to_positive_pairs(dataset: TextDataset, rng: np.random.Generator, thresh
     return _new(dataset, BatchFormat.PAIR, columns, None, "nli_to_positive_pairs")
 
 
-def pairs_to_singles(dataset: TextDataset, rng: np.random.Generator, threshold: float | None) -> TextDataset:
-    """Any multi-column rows → the distinct texts of all columns, one per row (first-appearance order)."""
-    texts = list(dict.fromkeys(text for row in dataset.row_texts() for text in row))
-    return _new(dataset, BatchFormat.SINGLE, [texts], None, "pairs_to_singles")
+def distinct_texts(dataset: TextDataset) -> list[str]:
+    """The distinct texts of all columns, in first-appearance order (row by row)."""
+    return list(dict.fromkeys(text for row in dataset.row_texts() for text in row))
+
+
+def to_singles(dataset: TextDataset, rng: np.random.Generator, threshold: float | None) -> TextDataset:
+    """Any rows → the distinct texts of all columns, one per row (first-appearance order); labels dropped."""
+    return _new(dataset, BatchFormat.SINGLE, [distinct_texts(dataset)], None, "singles")
+
+
+def sentences_to_contrastive_tension_pairs(
+    dataset: TextDataset, rng: np.random.Generator, threshold: float | None
+) -> TextDataset:
+    """Any rows → Contrastive Tension pairs, built as sentence-transformers' ``ContrastiveTensionDataLoader``.
+
+    The distinct texts of all columns are shuffled and walked in order: every
+    ``CONTRASTIVE_TENSION_POS_NEG_RATIO``-th pair (the first, the 9th, ...) is a sentence with itself
+    (label 1), the others pair a sentence with the next one (label 0); each text is used once. The
+    sampler then shuffles these pairs every epoch, so a batch holds 1/8 identical pairs in expectation
+    (sentence-transformers fixes the positions within each batch).
+    """
+    texts = distinct_texts(dataset)
+    order = rng.permutation(len(texts))
+    first: list[str] = []
+    second: list[str] = []
+    labels: list[int] = []
+    position = 0
+    while position + 1 < len(order):
+        sentence = texts[order[position]]
+        identical = len(labels) % CONTRASTIVE_TENSION_POS_NEG_RATIO == 0
+        if not identical:
+            position += 1
+        first.append(sentence)
+        second.append(texts[order[position]])
+        labels.append(int(identical))
+        position += 1
+    array = np.asarray(labels, dtype=np.int64)
+    return _new(dataset, BatchFormat.BINARY_PAIR, [first, second], array, "contrastive_tension_pairs")
 
 
 @dataclass(frozen=True)
@@ -184,6 +223,7 @@ class Conversion:
 
 
 _MULTI_COLUMN = frozenset(f for f in BatchFormat if len(f.columns) > 1) | {NLI}
+_ANY_TEXT = frozenset(BatchFormat) | {NLI}
 CONVERSIONS: dict[str, Conversion] = {
     c.name: c
     for c in (
@@ -210,7 +250,14 @@ CONVERSIONS: dict[str, Conversion] = {
         ),
         Conversion("nli_to_triplets", frozenset({NLI}), BatchFormat.TRIPLET, nli_to_triplets),
         Conversion("nli_to_positive_pairs", frozenset({NLI}), BatchFormat.PAIR, nli_to_positive_pairs),
-        Conversion("pairs_to_singles", _MULTI_COLUMN, BatchFormat.SINGLE, pairs_to_singles),
+        Conversion("pairs_to_singles", _MULTI_COLUMN, BatchFormat.SINGLE, to_singles),
+        Conversion("labels_to_singles", frozenset({BatchFormat.LABELED}), BatchFormat.SINGLE, to_singles),
+        Conversion(
+            "sentences_to_contrastive_tension_pairs",
+            _ANY_TEXT,
+            BatchFormat.BINARY_PAIR,
+            sentences_to_contrastive_tension_pairs,
+        ),
     )
 }
 

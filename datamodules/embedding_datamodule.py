@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from collections.abc import Callable
+from typing import Literal, Protocol, get_args
 
 import numpy as np
 import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset, Sampler
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from datamodules.batch_formats import BatchFormat, BatchSampling, LabelKind
-from datamodules.collators import TokenizingCollator
+from datamodules.batch_formats import BatchFormat, BatchSampling, LabelKind, TokenizedBatch
+from datamodules.collators import DenoisingCollator, TokenizingCollator
 from datamodules.conversions import ConversionName, get_conversion
 from datamodules.data_source import DataSource
+from datamodules.distillation import DistillTarget, get_distillation
 from datamodules.errors import DataValidationError
+from datamodules.noisy_text_dataset import NoiseName, NoisyTextDataset, check_deletion_ratio
 from datamodules.samplers import (
     EpochBatchSampler,
+    EpochTaggedBatchSampler,
     NoDuplicatesBatchSampler,
     PKBatchSampler,
     RandomBatchSampler,
@@ -24,6 +28,7 @@ from datamodules.samplers import (
 )
 from datamodules.source_format import NLI, describe_source
 from datamodules.splits import split_off
+from datamodules.teacher_embeddings import TeacherEmbeddings
 from datamodules.text_dataset import TextDataset
 from lightning_modules.encoders.model_resolution import DEFAULT_MODEL, resolve_model_name_or_path
 
@@ -50,8 +55,9 @@ class EmbeddingDataModule(pl.LightningDataModule):
     """Serves :class:`~datamodules.batch_formats.TokenizedBatch` batches of one declared format.
 
     Subclasses only describe their files (a :class:`DataSource`); this class reads and validates them in
-    ``setup``, applies the conversion, and builds the loaders. Training batches use the sampler the loss
-    needs (see :meth:`bind_loss`); validation and test batches keep file order and every row.
+    ``setup``, applies the conversion, then the teacher labels (``distill``), and builds the loaders.
+    Training batches use the sampler the loss needs (see :meth:`bind_loss`), with ``noise`` applied on
+    the fly; validation and test batches keep file order and every row and are never noised or distilled.
 
     Args:
         source: Files and schemas of the splits.
@@ -69,6 +75,16 @@ class EmbeddingDataModule(pl.LightningDataModule):
         score_threshold: Threshold on the raw score scale for ``scored_to_*`` conversions.
         normalize_scores: Map scores from ``score_range`` to [0, 1] (e.g. for CosineSimilarityLoss);
             CoSENT and AnglE work on raw scores.
+        noise: ``token_deletion``: serve single sentences with TSDAE's noise (each word deleted with
+            probability ``deletion_ratio``, at least one kept; redrawn every epoch, seeded), the originals
+            kept as the decoder targets. Needs single-sentence training rows.
+        deletion_ratio: Probability of deleting each word under ``noise``.
+        distill: Label the training rows with ``teacher``: ``embeddings`` turns single sentences into
+            (sentence, teacher embedding) rows (MSELoss); ``margins`` turns triplets into (query, passage1,
+            passage2, teacher margin) rows (MarginMSELoss).
+        teacher: Teacher model name or path for ``distill`` (embedded once, cached on disk).
+        teacher_cache_dir: Cache directory of teacher embeddings; ``None`` uses ``$LOSSLAB_CACHE_DIR`` or
+            ``~/.cache/losslab``.
     """
 
     def __init__(
@@ -87,6 +103,11 @@ class EmbeddingDataModule(pl.LightningDataModule):
         conversion: ConversionName | None = None,
         score_threshold: float | None = None,
         normalize_scores: bool = False,
+        noise: NoiseName | None = None,
+        deletion_ratio: float = 0.6,
+        distill: DistillTarget | None = None,
+        teacher: str = DEFAULT_MODEL,
+        teacher_cache_dir: str | None = None,
     ) -> None:
         super().__init__()
         for name, value in (
@@ -124,7 +145,15 @@ class EmbeddingDataModule(pl.LightningDataModule):
             )
         if normalize_scores and source.train_schema.score_range is None:
             raise ValueError("normalize_scores=True needs score_range=(low, high) to map scores to [0, 1]")
-        self._train_format: BatchFormat = natural if self.conversion is None else self.conversion.output
+        converted = natural if self.conversion is None else self.conversion.output
+        self.distillation = None if distill is None else get_distillation(distill)
+        if self.distillation is not None:
+            self.distillation.check(converted)
+        self._train_format: BatchFormat = converted if self.distillation is None else self.distillation.output
+        self._check_noise(noise, deletion_ratio)
+        self.noise = noise
+        self.deletion_ratio = deletion_ratio
+        self.teacher = TeacherEmbeddings(teacher, teacher_cache_dir, max_seq_length)
         self._sampler_name = "random" if sampler == "auto" else sampler
         self.sampler_choice = f"{self._sampler_name} sampler (sampler={sampler!r}; no loss bound)"
         if self._sampler_name == "pk":
@@ -156,9 +185,26 @@ class EmbeddingDataModule(pl.LightningDataModule):
         return None if self.train_data is None else self.train_data.label_names
 
     def describe(self) -> str:
-        """One line naming the data, its conversion and training format."""
-        conversion = f", conversion={self.conversion.name}" if self.conversion else ""
-        return f"{type(self).__name__}({self.source.description}{conversion}) -> {self.train_format.describe()}"
+        """One line naming the data, its conversion, teacher labels, noise and training format."""
+        options = [
+            f"conversion={self.conversion.name}" if self.conversion else "",
+            f"distill={self.distillation.name} (teacher {self.teacher.teacher})" if self.distillation else "",
+            f"noise={self.noise} (deletion_ratio={self.deletion_ratio})" if self.noise else "",
+        ]
+        args = ", ".join([self.source.description, *filter(None, options)])
+        return f"{type(self).__name__}({args}) -> {self.train_format.describe()}"
+
+    def _check_noise(self, noise: str | None, deletion_ratio: float) -> None:
+        if noise is None:
+            return
+        if noise not in get_args(NoiseName):
+            raise ValueError(f"noise={noise!r} is unknown; expected None or one of {list(get_args(NoiseName))}")
+        if self.train_format is not BatchFormat.SINGLE:
+            raise ValueError(
+                f"noise={noise!r} needs single-sentence training rows (TSDAE), but {self.source.description} "
+                f"gives {describe_source(self.train_format)}; set conversion to pairs_to_singles or labels_to_singles"
+            )
+        check_deletion_ratio(deletion_ratio)
 
     def bind_loss(self, loss: SamplingLoss) -> None:
         """Check the loss can train on this data and pick the sampler it needs.
@@ -265,6 +311,8 @@ class EmbeddingDataModule(pl.LightningDataModule):
             val = schema.load(paths["val"], self._fixed_label_names() or train.label_names)
         if self.conversion is not None:
             train = self.conversion.apply(train, self.seed, self.score_threshold)
+        if self.distillation is not None:
+            train = self.distillation.apply(train, self.teacher)
         self.train_data = self._normalized(train)
         self.val_data = None if val is None else self._for_evaluation(val)
         if self._sampler_name == "pk":
@@ -301,12 +349,16 @@ class EmbeddingDataModule(pl.LightningDataModule):
         return RandomBatchSampler(len(data), self.batch_size, self.seed, lengths=lengths)
 
     def train_dataloader(self) -> DataLoader:
-        """Training batches; the sampler reshuffles every epoch (seeded by ``seed`` and the epoch)."""
+        """Training batches; the sampler reshuffles (and ``noise`` redraws) every epoch, seeded by ``seed``."""
         data = self._require(self.train_data, "train")
         sampler = self.train_batch_sampler()
         if self.trainer is not None:
             sampler.set_epoch(self.trainer.current_epoch)  # keeps the sequence on resume / reload
-        return self._loader(data, self.train_format, batch_sampler=sampler)
+        if self.noise is not None:
+            noisy = NoisyTextDataset(data, self.deletion_ratio, self.seed)
+            collator = DenoisingCollator(self.tokenizer, self.max_seq_length)
+            return self._loader(noisy, collator, EpochTaggedBatchSampler(sampler))
+        return self._loader(data, TokenizingCollator(self.tokenizer, self.train_format, self.max_seq_length), sampler)
 
     def val_dataloader(self) -> DataLoader | list:
         """Validation batches in file order, all rows (an empty list without validation data)."""
@@ -317,17 +369,20 @@ class EmbeddingDataModule(pl.LightningDataModule):
         return [] if self.test_data is None else self._eval_loader(self.test_data)
 
     def _eval_loader(self, data: TextDataset) -> DataLoader:
-        return self._loader(data, data.format)
+        return self._loader(data, TokenizingCollator(self.tokenizer, data.format, self.max_seq_length))
 
     def _loader(
-        self, data: TextDataset, fmt: BatchFormat, batch_sampler: EpochBatchSampler | None = None
+        self,
+        data: Dataset,
+        collator: Callable[[list], TokenizedBatch],
+        batch_sampler: Sampler[list] | None = None,
     ) -> DataLoader:
         # Without a batch sampler: fixed order, every row (no shuffle, no drop_last) for evaluation.
         return DataLoader(
             data,
             batch_size=self.eval_batch_size if batch_sampler is None else 1,
             batch_sampler=batch_sampler,
-            collate_fn=TokenizingCollator(self.tokenizer, fmt, self.max_seq_length),
+            collate_fn=collator,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )

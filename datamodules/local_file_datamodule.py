@@ -6,7 +6,9 @@ from pathlib import Path
 
 from datamodules.conversions import ConversionName
 from datamodules.data_source import DataSource
+from datamodules.distillation import DistillTarget
 from datamodules.embedding_datamodule import EmbeddingDataModule, SamplerName
+from datamodules.noisy_text_dataset import NoiseName
 from datamodules.source_format import parse_source_format
 from datamodules.table_schema import TableSchema
 from lightning_modules.encoders.model_resolution import DEFAULT_MODEL
@@ -47,6 +49,13 @@ class LocalFileDataModule(EmbeddingDataModule):
         drop_duplicates: Drop exact duplicate rows instead of only warning about them.
         conversion: Named conversion of the training rows (see ``datamodules.conversions``).
         score_threshold: Threshold on the raw score scale for ``scored_to_*`` conversions.
+        noise: ``token_deletion``: TSDAE noise on single-sentence training rows (redrawn every epoch, seeded).
+        deletion_ratio: Probability of deleting each word under ``noise``.
+        distill: ``embeddings`` (single sentences → teacher embeddings, MSELoss) or ``margins`` (triplets →
+            teacher margins, MarginMSELoss).
+        teacher: Teacher model name or path for ``distill``.
+        teacher_cache_dir: Cache directory of teacher embeddings (``None``: ``$LOSSLAB_CACHE_DIR`` or
+            ``~/.cache/losslab``).
         tokenizer: Tokenizer name or path (linked to the encoder by the CLI).
         max_seq_length: Truncation length in tokens (linked to the encoder by the CLI).
         batch_size: Training batch size.
@@ -73,6 +82,11 @@ class LocalFileDataModule(EmbeddingDataModule):
         drop_duplicates: bool = False,
         conversion: ConversionName | None = None,
         score_threshold: float | None = None,
+        noise: NoiseName | None = None,
+        deletion_ratio: float = 0.6,
+        distill: DistillTarget | None = None,
+        teacher: str = DEFAULT_MODEL,
+        teacher_cache_dir: str | None = None,
         tokenizer: str = DEFAULT_MODEL,
         max_seq_length: int = 256,
         batch_size: int = 32,
@@ -114,4 +128,9 @@ class LocalFileDataModule(EmbeddingDataModule):
             conversion=conversion,
             score_threshold=score_threshold,
             normalize_scores=normalize_scores,
+            noise=noise,
+            deletion_ratio=deletion_ratio,
+            distill=distill,
+            teacher=teacher,
+            teacher_cache_dir=teacher_cache_dir,
         )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datamodules.conversions import ConversionName
 from datamodules.dataset_catalog import CATALOG, DatasetName
+from datamodules.distillation import DistillTarget
 from datamodules.embedding_datamodule import EmbeddingDataModule, SamplerName
+from datamodules.noisy_text_dataset import NoiseName
 from lightning_modules.encoders.model_resolution import DEFAULT_MODEL
 
 
@@ -30,6 +32,13 @@ class NamedDataModule(EmbeddingDataModule):
         score_threshold: Threshold on the raw score scale for ``scored_to_*`` conversions.
         normalize_scores: Map scores from the dataset's range to [0, 1] (CosineSimilarityLoss).
         drop_duplicates: Drop exact duplicate rows instead of only warning about them.
+        noise: ``token_deletion``: TSDAE noise on single-sentence training rows (redrawn every epoch, seeded).
+        deletion_ratio: Probability of deleting each word under ``noise``.
+        distill: ``embeddings`` (single sentences → teacher embeddings, MSELoss) or ``margins`` (triplets →
+            teacher margins, MarginMSELoss).
+        teacher: Teacher model name or path for ``distill``.
+        teacher_cache_dir: Cache directory of teacher embeddings (``None``: ``$LOSSLAB_CACHE_DIR`` or
+            ``~/.cache/losslab``).
         tokenizer: Tokenizer name or path (linked to the encoder by the CLI).
         max_seq_length: Truncation length in tokens (linked to the encoder by the CLI).
         batch_size: Training batch size.
@@ -49,6 +58,11 @@ class NamedDataModule(EmbeddingDataModule):
         score_threshold: float | None = None,
         normalize_scores: bool = False,
         drop_duplicates: bool = False,
+        noise: NoiseName | None = None,
+        deletion_ratio: float = 0.6,
+        distill: DistillTarget | None = None,
+        teacher: str = DEFAULT_MODEL,
+        teacher_cache_dir: str | None = None,
         tokenizer: str = DEFAULT_MODEL,
         max_seq_length: int = 256,
         batch_size: int = 32,
@@ -78,4 +92,9 @@ class NamedDataModule(EmbeddingDataModule):
             conversion=conversion,
             score_threshold=score_threshold,
             normalize_scores=normalize_scores,
+            noise=noise,
+            deletion_ratio=deletion_ratio,
+            distill=distill,
+            teacher=teacher,
+            teacher_cache_dir=teacher_cache_dir,
         )

@@ -16,7 +16,7 @@ class Example(NamedTuple):
     """One row: its texts (in column order) and its label (``None`` for label-free formats)."""
 
     texts: tuple[str, ...]
-    label: float | int | None
+    label: float | int | np.ndarray | None
 
 
 @dataclass
@@ -26,7 +26,8 @@ class TextDataset(Dataset):
     Attributes:
         format: The format of the rows.
         columns: One list of texts per text column of ``format``, all of equal length.
-        labels: One label per row (class id, score, 0/1), or ``None`` for label-free formats.
+        labels: One label per row (class id, score, 0/1, teacher margin), a ``(rows, D)`` array of teacher
+            embeddings (distillation), or ``None`` for label-free formats.
         label_names: Class names indexed by class id (class-id formats only).
         name: Where the rows came from (file path, or path plus conversion), used in messages.
     """
@@ -49,8 +50,11 @@ class TextDataset(Dataset):
         return len(self.columns[0])
 
     def __getitem__(self, index: int) -> Example:
-        label = None if self.labels is None else self.labels[index].item()
-        return Example(tuple(column[index] for column in self.columns), label)
+        texts = tuple(column[index] for column in self.columns)
+        if self.labels is None:
+            return Example(texts, None)
+        label = self.labels[index]
+        return Example(texts, label.item() if label.ndim == 0 else label)
 
     def row_texts(self) -> list[tuple[str, ...]]:
         """All rows' texts, row-major (for the no-duplicates sampler)."""

@@ -125,7 +125,10 @@ class LosslabCLI(LightningCLI):
         """Validate the data, then evaluate the untrained encoder for the before/after table."""
         self._setup_data("fit")
         self.finalizer = RunFinalizer(Path(self._cfg.run_dir), self._cfg.evaluation)
-        self.finalizer.before_fit(self.model)
+        try:
+            self.finalizer.before_fit(self.model)
+        except (ValueError, FileNotFoundError) as err:
+            raise LosslabSetupError(str(err)) from err
 
     def after_fit(self) -> None:
         """Export the best weights, run the test tasks, write ``metrics.json``."""

@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.loggers import WandbLogger
 
 from experiments.atomic_io import atomic_write_json
+from experiments.evaluation.mteb_runner import MTEBTaskScore, run_mteb
+from experiments.evaluation.task_resolver import resolve_tasks
 from lightning_modules.embedding_module import EmbeddingLitModule
 
 log = logging.getLogger(__name__)
@@ -53,26 +57,26 @@ class RunFinalizer:
         self.settings = settings
         self.before: dict[str, float] = {}
         self.started = time.monotonic()
+        self.run_id = uuid.uuid4().hex[:8]
 
-    def _mteb(self, module: EmbeddingLitModule, stage: str, revision: str) -> dict[str, float]:
-        from experiments.evaluation.mteb_runner import run_mteb
-
-        scores = run_mteb(
+    def _mteb(self, module: EmbeddingLitModule, stage: str, revision: str) -> dict[str, MTEBTaskScore]:
+        return run_mteb(
             encoder=module.encoder,
             tasks=self.settings.tasks,
             output_dir=self.run_dir / "mteb" / stage,
             model_name=f"losslab/{self.run_dir.name}",
-            revision=revision,
+            # Unique per run and step, so MTEB can never hand back another model's cached results.
+            revision=f"{self.run_id}-{revision}",
             data_dir=self.settings.data_dir,
             source=self.settings.source,
             batch_size=self.settings.batch_size,
         )
-        return {task: score.main_score for task, score in scores.items()}
 
     def before_fit(self, module: EmbeddingLitModule) -> None:
-        """Evaluate the untrained encoder when ``before_fit`` is set."""
+        """Check the test tasks exist (before hours of training), then evaluate the untrained encoder."""
+        resolve_tasks(self.settings.tasks, self.settings.data_dir, self.settings.source)
         if self.settings.tasks and self.settings.before_fit:
-            self.before = self._mteb(module, "before", revision="before-fit")
+            self.before = {task: s.main_score for task, s in self._mteb(module, "before", "before-fit").items()}
 
     def after_fit(self, trainer: pl.Trainer, module: EmbeddingLitModule) -> dict[str, Any]:
         """Restore the best checkpoint, export, run the test tasks and write ``metrics.json``.
@@ -108,6 +112,13 @@ class RunFinalizer:
         atomic_write_json(self.run_dir / "metrics.json", metrics)
         print(format_before_after(self.before, after))
         return metrics
+
+
+def _mirror_full_scores(logger: WandbLogger, scores: dict[str, MTEBTaskScore]) -> None:
+    try:
+        logger.experiment.summary.update({f"test/mteb/{task}/scores": s.scores for task, s in scores.items()})
+    except Exception as err:  # noqa: BLE001 - W&B is a mirror; the run directory holds the results
+        log.warning("W&B summary update failed (%s)", err)
 
 
 def format_before_after(before: dict[str, float], after: dict[str, float]) -> str:

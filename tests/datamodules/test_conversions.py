@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from datamodules.batch_formats import BatchFormat
-from datamodules.conversions import CONVERSIONS, ConversionName, get_conversion
+from datamodules.conversions import CONTRASTIVE_TENSION_POS_NEG_RATIO, CONVERSIONS, ConversionName, get_conversion
 from datamodules.errors import DataValidationError
 from datamodules.source_format import NLI
 from datamodules.text_dataset import TextDataset
@@ -73,6 +73,32 @@ def test_pairs_to_singles():
     out = get_conversion("pairs_to_singles").apply(NLI_ROWS, 0)
     assert out.format is BatchFormat.SINGLE
     assert out.columns == [["p1", "e1", "e2", "c1", "n1", "p2", "e3", "n2", "p3", "c3"]]
+
+
+def test_labels_to_singles_drops_labels():
+    out = get_conversion("labels_to_singles").apply(LABELED, 0)
+    assert (out.format, out.labels, out.columns) == (BatchFormat.SINGLE, None, LABELED.columns)
+    with pytest.raises(ValueError, match="cannot read scored_pair"):
+        get_conversion("labels_to_singles").apply(SCORED, 0)
+
+
+@pytest.mark.parametrize("rows", [LABELED, SCORED, NLI_ROWS], ids=lambda rows: str(rows.format))
+def test_contrastive_tension_pairs_follow_sentence_transformers(rows):
+    conversion = get_conversion("sentences_to_contrastive_tension_pairs")
+    out = conversion.apply(rows, seed=0)
+    texts = {text for row in rows.row_texts() for text in row}
+    assert out.format is BatchFormat.BINARY_PAIR
+    # ContrastiveTensionDataLoader: pair k is a sentence with itself iff k % 8 == 0, else with the next sentence.
+    expected = [int(k % CONTRASTIVE_TENSION_POS_NEG_RATIO == 0) for k in range(len(out))]
+    assert out.labels.tolist() == expected
+    used = []
+    for (first, second), label in zip(out.row_texts(), out.labels.tolist(), strict=True):
+        assert (first == second) == bool(label)
+        used += [first] if label else [first, second]
+    assert len(used) == len(set(used)) and set(used) <= texts  # every text used at most once
+    assert len(texts) - len(used) <= 1  # only the last text can be left over
+    assert conversion.apply(rows, seed=0).columns == out.columns
+    assert conversion.apply(rows, seed=1).columns != out.columns
 
 
 def test_wrong_input_format_and_empty_result():
