@@ -74,8 +74,10 @@ class RunFinalizer:
 
     def before_fit(self, module: EmbeddingLitModule) -> None:
         """Check the test tasks exist (before hours of training), then evaluate the untrained encoder."""
+        if not self.settings.tasks:
+            return
         resolve_tasks(self.settings.tasks, self.settings.data_dir, self.settings.source)
-        if self.settings.tasks and self.settings.before_fit:
+        if self.settings.before_fit:
             self.before = {task: s.main_score for task, s in self._mteb(module, "before", "before-fit").items()}
 
     def after_fit(self, trainer: pl.Trainer, module: EmbeddingLitModule) -> dict[str, Any]:
@@ -91,10 +93,13 @@ class RunFinalizer:
             module.load_state_dict(state)
         if self.settings.export_model:
             module.encoder.save_sentence_transformer(self.run_dir / "model")
-        after = self._mteb(module, "after", revision=f"step-{trainer.global_step}") if self.settings.tasks else {}
+        scores = self._mteb(module, "after", f"step-{trainer.global_step}") if self.settings.tasks else {}
+        after = {task: score.main_score for task, score in scores.items()}
         test_metrics = {f"test/mteb/{task}": score for task, score in after.items()}
         for logger in trainer.loggers:
             logger.log_metrics(test_metrics, step=trainer.global_step)
+            if isinstance(logger, WandbLogger) and scores:
+                _mirror_full_scores(logger, scores)
         val_metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
         primary = module.primary_metric
         metrics = {
