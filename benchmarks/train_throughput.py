@@ -4,7 +4,7 @@ Job: all-MiniLM-L6-v2 (embedded), CoSENT, STS Benchmark train, batch 32, same pr
 Throughput is measured between the end of a warm-up step and the last step (pairs/s), so model loading
 and dataloader start-up are excluded on both sides.
 
-    python benchmarks/train_throughput.py --steps 40 --rounds 2 --precision bf16
+    python benchmarks/train_throughput.py --steps 40 --rounds 2 --precision bf16 [--group-by-length]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class StepClock(pl.Callback):
         self.times.append(time.perf_counter())
 
 
-def run_losslab(steps: int, precision: str) -> float:
+def run_losslab(steps: int, precision: str, group_by_length: bool) -> float:
     from datamodules.named_datamodule import NamedDataModule
     from lightning_modules.embedding_module import EmbeddingLitModule
     from lightning_modules.encoders.hf_encoder import HFEncoder
@@ -48,7 +48,9 @@ def run_losslab(steps: int, precision: str) -> float:
 
     pl.seed_everything(42, verbose=False)
     module = EmbeddingLitModule(HFEncoder(), CoSENTLoss())
-    data = NamedDataModule(name="stsb", batch_size=BATCH_SIZE, data_dir=str(data_dir()))
+    data = NamedDataModule(
+        name="stsb", batch_size=BATCH_SIZE, data_dir=str(data_dir()), group_by_length=group_by_length
+    )
     data.bind_loss(module.loss)
     clock = StepClock()
     trainer = pl.Trainer(
@@ -119,14 +121,22 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
+    parser.add_argument(
+        "--group-by-length",
+        action="store_true",
+        help="losslab side batches similar lengths together (same rows and batch size, less padding)",
+    )
     args = parser.parse_args()
     ours, theirs = [], []
     for round_ in range(args.rounds):
-        ours.append(run_losslab(args.steps, args.precision))
+        ours.append(run_losslab(args.steps, args.precision, args.group_by_length))
         theirs.append(run_sentence_transformers(args.steps, args.precision))
         print(f"round {round_ + 1}: losslab {ours[-1]:.1f} pairs/s, sentence-transformers {theirs[-1]:.1f} pairs/s")
     o, t = statistics.median(ours), statistics.median(theirs)
-    print(f"threads={torch.get_num_threads()} precision={args.precision} batch={BATCH_SIZE} steps={args.steps}")
+    print(
+        f"threads={torch.get_num_threads()} precision={args.precision} batch={BATCH_SIZE} steps={args.steps} "
+        f"group_by_length={args.group_by_length}"
+    )
     print(f"median: losslab {o:.1f} pairs/s, sentence-transformers {t:.1f} pairs/s, ratio {o / t:.2f}x")
 
 

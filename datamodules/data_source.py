@@ -43,6 +43,9 @@ def evaluable_format(fmt: SourceFormat) -> BatchFormat:
 class DataSource:
     """Files of the three splits and how to read each.
 
+    For a source that is not files (a Hugging Face dataset), the ``*_file`` fields hold split names and
+    the DataModule reading it overrides how a split is loaded.
+
     Attributes:
         description: Short name for messages, e.g. ``"stsb"`` or a train file path.
         train_file: Training file (relative to the data directory unless absolute).

@@ -7,6 +7,7 @@ from typing import Literal, Protocol, get_args
 
 import numpy as np
 import pytorch_lightning as pl
+from pytorch_lightning.trainer.states import TrainerFn
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
@@ -28,6 +29,7 @@ from datamodules.samplers import (
 )
 from datamodules.source_format import NLI, describe_source
 from datamodules.splits import split_off
+from datamodules.table_schema import TableSchema
 from datamodules.teacher_embeddings import TeacherEmbeddings
 from datamodules.text_dataset import TextDataset
 from lightning_modules.encoders.model_resolution import DEFAULT_MODEL, resolve_model_name_or_path
@@ -162,6 +164,8 @@ class EmbeddingDataModule(pl.LightningDataModule):
         self.train_data: TextDataset | None = None
         self.val_data: TextDataset | None = None
         self.test_data: TextDataset | None = None
+        self._train_sampler: EpochBatchSampler | None = None
+        self._resume_state: dict[str, int] | None = None
 
     # ----------------------------------------------------------------- formats and sampler choice
     @property
@@ -287,12 +291,11 @@ class EmbeddingDataModule(pl.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         """Read, validate and convert the splits ``stage`` needs (all of them when ``stage`` is None)."""
-        paths = self.source.paths(self.data_dir)
         if self.train_data is None:
-            self._load_train_and_val(paths)
-        if stage in (None, "test") and self.test_data is None and "test" in paths:
+            self._load_train_and_val()
+        if stage in (None, "test") and self.test_data is None and self.source.test_file is not None:
             schema = self.source.test_schema or self.source.train_schema
-            self.test_data = self._for_evaluation(schema.load(paths["test"], self._fixed_label_names()))
+            self.test_data = self._for_evaluation(self._load_split("test", schema, self._fixed_label_names()))
         if self._tokenizer is None:
             self._tokenizer = AutoTokenizer.from_pretrained(resolve_model_name_or_path(self.tokenizer_name))
 
@@ -301,14 +304,21 @@ class EmbeddingDataModule(pl.LightningDataModule):
             return list(self.source.label_names)
         return None if self.train_data is None else self.train_data.label_names
 
-    def _load_train_and_val(self, paths: dict) -> None:
-        train = self.source.train_schema.load(paths["train"], self._fixed_label_names())
+    def _load_split(self, split: str, schema: TableSchema, label_names: list[str] | None) -> TextDataset:
+        """Read and validate split ``split`` (``train``, ``val`` or ``test``) of the source.
+
+        Subclasses whose splits are not files (a Hugging Face dataset) override it.
+        """
+        return schema.load(self.source.paths(self.data_dir)[split], label_names)
+
+    def _load_train_and_val(self) -> None:
+        train = self._load_split("train", self.source.train_schema, self._fixed_label_names())
         val = None
         if self.source.val_split:
             train, val = split_off(train, self.source.val_split, self.seed)
-        elif "val" in paths:
+        elif self.source.val_file is not None:
             schema = self.source.val_schema or self.source.train_schema
-            val = schema.load(paths["val"], self._fixed_label_names() or train.label_names)
+            val = self._load_split("val", schema, self._fixed_label_names() or train.label_names)
         if self.conversion is not None:
             train = self.conversion.apply(train, self.seed, self.score_threshold)
         if self.distillation is not None:
@@ -354,11 +364,36 @@ class EmbeddingDataModule(pl.LightningDataModule):
         sampler = self.train_batch_sampler()
         if self.trainer is not None:
             sampler.set_epoch(self.trainer.current_epoch)  # keeps the sequence on resume / reload
+        if self._resume_state is not None and self._resume_state["epoch"] == sampler.epoch:
+            sampler.load_state_dict(self._resume_state)
+        self._resume_state = None
+        self._train_sampler = sampler
         if self.noise is not None:
             noisy = NoisyTextDataset(data, self.deletion_ratio, self.seed)
             collator = DenoisingCollator(self.tokenizer, self.max_seq_length)
             return self._loader(noisy, collator, EpochTaggedBatchSampler(sampler))
         return self._loader(data, TokenizingCollator(self.tokenizer, self.train_format, self.max_seq_length), sampler)
+
+    def state_dict(self) -> dict[str, int]:
+        """Position of the training batches, which Lightning stores in checkpoints (empty before training).
+
+        While fitting, the position is the trainer's: the loader draws batches ahead of the training
+        step (prefetching, workers), so the sampler's own count would skip batches never trained on.
+        """
+        if self._train_sampler is None:
+            return {}
+        if self.trainer is not None and self.trainer.state.fn == TrainerFn.FITTING:
+            trained = self.trainer.fit_loop.epoch_loop.batch_progress.current.ready
+            return {"epoch": self.trainer.current_epoch, "batches_yielded": trained}
+        return self._train_sampler.state_dict()
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        """Resume the training batches from a :meth:`state_dict` (``trainer.fit(ckpt_path=...)`` calls it).
+
+        The next training loader yields the rest of the saved epoch, in the same order, when the trainer
+        resumes in that epoch; a checkpoint from the end of an epoch starts the next one as usual.
+        """
+        self._resume_state = dict(state_dict) if state_dict else None
 
     def val_dataloader(self) -> DataLoader | list:
         """Validation batches in file order, all rows (an empty list without validation data)."""

@@ -32,13 +32,15 @@ class LocalFileDataModule(EmbeddingDataModule):
         train_file: Training file (``.csv``, ``.tsv``, ``.jsonl``, ``.parquet``), relative to ``data_dir``
             unless absolute.
         format: Format of the rows: a batch format value (``labeled``, ``scored_pair``, ``binary_pair``,
-            ``pair``, ``triplet``, ``single``, ...) or ``nli`` (premise, hypothesis, entailment/neutral/
-            contradiction; needs an ``nli_*`` conversion).
+            ``pair``, ``triplet``, ``multi_negative``, ``single``, ...) or ``nli`` (premise, hypothesis,
+            entailment/neutral/contradiction; needs an ``nli_*`` conversion).
         val_file: Validation file in the same format, or ``None``.
         test_file: Test file in the same format, or ``None``.
         columns: Format field → file column, for fields named differently in the file. Fields are the
             format's text columns (e.g. ``sentence1``, ``sentence2``) plus ``label``; the label defaults to
-            the column ``score`` for scored pairs and ``label`` otherwise.
+            the column ``score`` for scored pairs and ``label`` otherwise. ``multi_negative`` (anchor, positive,
+            several negatives) reads ``negative_1, negative_2, ...`` as found in the file, or the list of
+            columns ``negative`` maps to, e.g. ``{negative: [hard_neg, random_neg]}``.
         score_range: Inclusive (low, high) every score must lie in; also the range ``normalize_scores`` maps.
         normalize_scores: Map scores from ``score_range`` to [0, 1] (CosineSimilarityLoss); keep raw
             scores for CoSENT/AnglE.
@@ -74,7 +76,7 @@ class LocalFileDataModule(EmbeddingDataModule):
         format: str,
         val_file: str | None = None,
         test_file: str | None = None,
-        columns: dict[str, str] | None = None,
+        columns: dict[str, str | list[str]] | None = None,
         score_range: tuple[float, float] | None = None,
         normalize_scores: bool = False,
         val_split: float = 0.0,

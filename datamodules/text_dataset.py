@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 from torch.utils.data import Dataset
 
-from datamodules.source_format import SourceFormat, source_columns
+from datamodules.source_format import NLI, SourceFormat, source_columns
 
 
 class Example(NamedTuple):
@@ -25,7 +25,8 @@ class TextDataset(Dataset):
 
     Attributes:
         format: The format of the rows.
-        columns: One list of texts per text column of ``format``, all of equal length.
+        columns: One list of texts per text column of ``format``, all of equal length (``multi_negative``:
+            anchor, positive, then one column per negative).
         labels: One label per row (class id, score, 0/1, teacher margin), a ``(rows, D)`` array of teacher
             embeddings (distillation), or ``None`` for label-free formats.
         label_names: Class names indexed by class id (class-id formats only).
@@ -40,8 +41,11 @@ class TextDataset(Dataset):
 
     def __post_init__(self) -> None:
         expected = len(source_columns(self.format))
-        if len(self.columns) != expected:
-            raise ValueError(f"{self.name}: {expected} text columns expected, got {len(self.columns)}")
+        # A repeating last column (multi_negative's negatives) may occur any number of times >= 1.
+        variadic = self.format != NLI and self.format.variadic
+        if (len(self.columns) < expected) if variadic else (len(self.columns) != expected):
+            at_least = "at least " if variadic else ""
+            raise ValueError(f"{self.name}: {at_least}{expected} text columns expected, got {len(self.columns)}")
         lengths = {len(c) for c in self.columns} | ({len(self.labels)} if self.labels is not None else set())
         if len(lengths) > 1:
             raise ValueError(f"{self.name}: columns and labels differ in length: {sorted(lengths)}")

@@ -24,6 +24,10 @@ class EpochBatchSampler(Sampler[list[int]]):
     DataModule calls :meth:`set_epoch` with the trainer's epoch whenever it builds the dataloader, so a
     resumed run continues the same sequence.
 
+    Resuming mid-epoch: :meth:`state_dict` is the position in the stream of batches (epoch, and batches
+    of it already yielded); after :meth:`load_state_dict`, the next ``__iter__`` yields only the rest of
+    that epoch. ``__len__`` stays the full epoch, as Lightning counts the skipped batches as done.
+
     Distributed: all ranks build the same global list of batches for the epoch, and rank ``r`` takes
     every ``world_size``-th batch starting at ``r``; the list is padded by wrapping around so every rank
     gets the same number of batches (a few batches repeat rather than one rank stalling in a collective).
@@ -47,11 +51,37 @@ class EpochBatchSampler(Sampler[list[int]]):
         self.batch_size = batch_size
         self.seed = seed
         self.epoch = 0
+        self._skip = 0  # batches of ``epoch`` the next ``__iter__`` skips (set by load_state_dict)
+        self._position: tuple[int, int] | None = None  # (epoch, batches yielded) of an unfinished iteration
         self._cache: tuple[int, list[list[int]]] | None = None
 
     def set_epoch(self, epoch: int) -> None:
-        """Make the next ``__iter__`` produce epoch ``epoch``."""
+        """Make the next ``__iter__`` produce epoch ``epoch``, from its first batch."""
         self.epoch = epoch
+        self._skip = 0
+        self._position = None
+
+    def state_dict(self) -> dict[str, int]:
+        """Where the stream of batches stands: ``epoch`` and ``batches_yielded`` of it so far."""
+        epoch, yielded = self._position if self._position is not None else (self.epoch, self._skip)
+        return {"epoch": epoch, "batches_yielded": yielded}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Continue from a :meth:`state_dict`: the next ``__iter__`` yields the rest of its epoch.
+
+        A state at the end of an epoch continues with the next epoch.
+
+        Raises:
+            ValueError: If ``batches_yielded`` is negative.
+        """
+        epoch, yielded = int(state["epoch"]), int(state["batches_yielded"])
+        if yielded < 0:
+            raise ValueError(f"batches_yielded={yielded}: expected >= 0")
+        self.set_epoch(epoch)
+        if yielded >= len(self):
+            self.set_epoch(epoch + 1)
+        else:
+            self._skip = yielded
 
     def global_batches(self, rng: np.random.Generator) -> list[list[int]]:
         """All batches of one epoch, before sharding across ranks (subclasses implement)."""
@@ -70,5 +100,13 @@ class EpochBatchSampler(Sampler[list[int]]):
 
     def __iter__(self) -> Iterator[list[int]]:
         batches = self._rank_batches()
-        self.epoch += 1
-        return iter(batches)
+        epoch, start = self.epoch, self._skip
+        self.set_epoch(epoch + 1)
+        self._position = (epoch, start)
+        return self._yield_from(batches, epoch, start)
+
+    def _yield_from(self, batches: list[list[int]], epoch: int, start: int) -> Iterator[list[int]]:
+        for index in range(start, len(batches)):
+            self._position = (epoch, index + 1)
+            yield batches[index]
+        self._position = None

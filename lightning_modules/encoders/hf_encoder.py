@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -23,6 +23,9 @@ class HFEncoder(nn.Module):
         pooling: ``mean``, ``cls``, ``max`` or ``lasttoken``.
         normalize: L2-normalise the pooled embedding (all-MiniLM-L6-v2 does).
         max_seq_length: Truncation length used by :meth:`tokenize` and by the DataModule's collator.
+        length_chunk_size: Run the transformer on chunks of this many rows of similar length, each trimmed
+            to its own longest row, instead of the whole batch padded to its longest row. The embeddings are
+            the same (padding is masked out); the padding compute is not spent. ``None`` turns it off.
     """
 
     def __init__(
@@ -31,10 +34,14 @@ class HFEncoder(nn.Module):
         pooling: PoolingMode = "mean",
         normalize: bool = True,
         max_seq_length: int = 256,
+        length_chunk_size: int | None = 16,
     ) -> None:
         super().__init__()
         if max_seq_length < 1:
             raise ValueError(f"max_seq_length must be >= 1, got {max_seq_length}")
+        if length_chunk_size is not None and length_chunk_size < 1:
+            raise ValueError(f"length_chunk_size must be >= 1 or None, got {length_chunk_size}")
+        self.length_chunk_size = length_chunk_size
         self.model_name_or_path = model_name_or_path
         self.pooling = pooling
         self.normalize = normalize
@@ -80,8 +87,7 @@ class HFEncoder(nn.Module):
         Returns:
             ``(B, D)`` sentence embeddings.
         """
-        out = self.transformer(**features, return_dict=True)
-        return self._finish(out.last_hidden_state, features["attention_mask"])
+        return self._by_length_chunks(features, lambda f: [self._embed_layers(f, all_layers=False)])[0]
 
     def forward_all_layers(self, features: dict[str, Tensor]) -> list[Tensor]:
         """Embed one column at every layer (pooled and normalised like :meth:`forward`).
@@ -94,10 +100,33 @@ class HFEncoder(nn.Module):
         Returns:
             ``num_layers`` tensors of shape ``(B, D)``, from the first transformer layer to the last.
         """
-        out = self.transformer(**features, output_hidden_states=True, return_dict=True)
+        return self._by_length_chunks(features, lambda f: self._embed_layers(f, all_layers=True))
+
+    def _embed_layers(self, features: dict[str, Tensor], all_layers: bool) -> Tensor | list[Tensor]:
+        out = self.transformer(**features, output_hidden_states=all_layers, return_dict=True)
         mask = features["attention_mask"]
+        if not all_layers:
+            return self._finish(out.last_hidden_state, mask)
         # hidden_states[0] is the embedding layer output, not a transformer layer.
         return [self._finish(h, mask) for h in out.hidden_states[1:]]
+
+    def _by_length_chunks(
+        self, features: dict[str, Tensor], embed: Callable[[dict[str, Tensor]], list[Tensor]]
+    ) -> list[Tensor]:
+        """Apply ``embed`` to length-sorted, padding-trimmed row chunks and restore the row order."""
+        mask = features["attention_mask"]
+        chunk = self.length_chunk_size
+        # Trimming assumes right padding (BERT-style tokenizers); anything else runs as one batch.
+        if chunk is None or mask.shape[0] <= chunk or self.tokenizer.padding_side != "right":
+            return embed(features)
+        lengths = mask.sum(1)
+        order = torch.argsort(lengths, descending=True, stable=True)
+        pieces = []
+        for rows in order.split(chunk):
+            width = int(lengths[rows].max())
+            pieces.append(embed({k: v[rows, :width] if v.dim() == 2 else v[rows] for k, v in features.items()}))
+        restore = torch.argsort(order)
+        return [torch.cat(layer)[restore] for layer in zip(*pieces, strict=True)]
 
     @torch.inference_mode()
     def encode(self, sentences: Sequence[str], batch_size: int = 64) -> Tensor:

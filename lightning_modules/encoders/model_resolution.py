@@ -36,9 +36,7 @@ def resolve_model_name_or_path(name_or_path: str) -> str:
     path = Path(name_or_path).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
-            raise FileNotFoundError(
-                f"model path {path} exists but has no config.json: not a Hugging Face model"
-            )
+            raise FileNotFoundError(f"model path {path} exists but has no config.json: not a Hugging Face model")
         return str(path)
     if name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
         raise FileNotFoundError(f"model path {name_or_path} does not exist")

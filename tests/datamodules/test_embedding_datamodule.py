@@ -1,8 +1,10 @@
-"""The DataModule options that reshape training rows: token-deletion noise and teacher labels."""
+"""The DataModule options that reshape training rows (noise, teacher labels) and mid-epoch resumption."""
 
 import numpy as np
 import pytest
+import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
 
 from datamodules.batch_formats import BatchFormat
 from datamodules.local_file_datamodule import LocalFileDataModule
@@ -130,3 +132,54 @@ def test_distilled_margins_from_triplets(tmp_path, tiny_model_dir):
     query, first, second = (teacher.encode(column) for column in batch.texts)
     expected = (query * first).sum(1) - (query * second).sum(1)
     torch.testing.assert_close(batch.labels, expected, atol=1e-5, rtol=0)
+
+
+class _RowRecorder(pl.LightningModule):
+    """Trains nothing; records the rows of every training batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+        self.batches: list[tuple[str, ...]] = []
+
+    def training_step(self, batch, batch_idx):
+        self.batches.append(tuple(batch.texts[0]))
+        return self.weight.sum()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    def transfer_batch_to_device(self, batch, device, dataloader_idx):
+        return batch.to(device)
+
+
+def _fit_recording(dm, checkpoint_dir, ckpt_path=None):
+    module = _RowRecorder()
+    trainer = pl.Trainer(
+        max_epochs=2,
+        logger=False,
+        callbacks=[ModelCheckpoint(checkpoint_dir, "{step}", every_n_train_steps=2, save_top_k=-1)],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        accelerator="cpu",
+    )
+    trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
+    return module.batches
+
+
+def test_resuming_a_mid_epoch_checkpoint_continues_with_exactly_the_remaining_batches(tmp_path, tiny_model_dir):
+    path = tmp_path / "rows.csv"
+    path.write_text("sentence\n" + "".join(f"row {i}\n" for i in range(22)))
+
+    def make():
+        return LocalFileDataModule(str(path), "single", tokenizer=str(tiny_model_dir), batch_size=4, seed=3)
+
+    uninterrupted = _fit_recording(make(), tmp_path / "ckpt")
+    assert len(uninterrupted) == 12  # 2 epochs of 6 batches, each row once per epoch
+    every_row = sorted(f"row {i}" for i in range(22))
+    assert all(sorted(sum(uninterrupted[e * 6 : (e + 1) * 6], ())) == every_row for e in (0, 1))
+    # Step 4: inside epoch 0; step 6: its last batch; step 10: inside epoch 1.
+    for step in (4, 6, 10):
+        resumed = _fit_recording(make(), tmp_path / f"resumed_{step}", tmp_path / "ckpt" / f"step={step}.ckpt")
+        assert uninterrupted[:step] + resumed == uninterrupted, f"resumed from step {step}"

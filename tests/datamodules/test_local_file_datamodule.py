@@ -1,7 +1,9 @@
 import numpy as np
+import pandas as pd
 import pytest
 import pytorch_lightning as pl
 import torch
+import torch.nn.functional as F
 from jsonargparse import ArgumentParser
 
 from datamodules.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
@@ -9,7 +11,9 @@ from datamodules.embedding_datamodule import EmbeddingDataModule
 from datamodules.errors import DataValidationError
 from datamodules.local_file_datamodule import LocalFileDataModule
 from datamodules.samplers import NoDuplicatesBatchSampler, PKBatchSampler, RandomBatchSampler
+from lightning_modules.encoders.hf_encoder import HFEncoder
 from lightning_modules.losses.base import EmbeddingLoss
+from lightning_modules.losses.multiple_negatives_ranking import MultipleNegativesRankingLoss
 
 
 class PKLoss(EmbeddingLoss):
@@ -232,3 +236,35 @@ def test_trainer_reshuffles_every_epoch_reproducibly(labeled):
     runs = [_fit(labeled(labels=("a", "b", "c", "d") * 8), epochs=3) for _ in range(2)]
     assert runs[0] == runs[1]
     assert len({tuple(rows) for rows in runs[0]}) == 3
+
+
+def test_multi_negative_rows_train_multiple_negatives_ranking_loss(data_dir, tmp_path, tiny_model_dir):
+    triplets = pd.read_csv(data_dir / "snli" / "dev_triplets.csv", nrows=200, dtype=str).drop_duplicates("anchor")
+    # Real SNLI triplets; negatives of later rows serve as extra negatives.
+    frame = pd.DataFrame(
+        {
+            "anchor": triplets.anchor[:8].tolist(),
+            "positive": triplets.positive[:8].tolist(),
+            **{f"negative_{k + 1}": triplets.negative[8 * k : 8 * k + 8].tolist() for k in range(3)},
+        }
+    )
+    path = tmp_path / "multi.jsonl"
+    frame.to_json(path, orient="records", lines=True)
+    dm = LocalFileDataModule(
+        str(path), "multi_negative", tokenizer=str(tiny_model_dir), batch_size=4, max_seq_length=32
+    )
+    loss = MultipleNegativesRankingLoss()
+    dm.bind_loss(loss)
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    assert batch.format is BatchFormat.MULTI_NEGATIVE and len(batch.features) == 5 and batch.labels is None
+    rows = frame.set_index("anchor").loc[batch.texts[0]]
+    assert batch.texts[1:] == [rows[column].tolist() for column in frame.columns[1:]]
+
+    encoder = HFEncoder(str(tiny_model_dir), max_seq_length=32).eval()
+    with torch.no_grad():
+        output = loss.training_loss(encoder, batch)
+        anchors, *candidates = (encoder(features) for features in batch.features)
+    # Independent MNRL: each anchor's positive against every positive and negative of the batch.
+    scores = loss.scale * F.cosine_similarity(anchors[:, None], torch.cat(candidates)[None], dim=-1)
+    torch.testing.assert_close(output.loss, F.cross_entropy(scores, torch.arange(len(batch))))

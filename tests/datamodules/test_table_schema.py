@@ -121,3 +121,55 @@ def test_all_file_types_read_the_same_rows(tmp_path, suffix):
     data = SCORED.load(path)
     assert data.columns == [frame.sentence1.tolist(), frame.sentence2.tolist()]
     np.testing.assert_allclose(data.labels, frame.score.to_numpy())
+
+
+MULTI_NEGATIVE = TableSchema(BatchFormat.MULTI_NEGATIVE)
+
+
+@pytest.mark.parametrize(
+    ("header", "columns", "expected"),
+    [
+        # Numbered negatives are read in order, however many the file has; other columns are ignored.
+        ("negative_2,anchor,negative_1,positive,negative_3,note", {}, ["anchor", "positive", "n1", "n2", "n3"]),
+        ("anchor,positive,negative", {}, ["anchor", "positive", "n"]),
+        ("q,positive,hard,easy", {"anchor": "q", "negative": ["easy", "hard"]}, ["q", "positive", "easy", "hard"]),
+        ("anchor,positive,hard", {"negative": "hard"}, ["anchor", "positive", "hard"]),
+    ],
+)
+def test_multi_negative_reads_every_negative_column(tmp_path, header, columns, expected):
+    names = header.split(",")
+    cell = {"negative": "n", "negative_1": "n1", "negative_2": "n2", "negative_3": "n3"}
+    row = [cell.get(name, name) for name in names]
+    path = _write(tmp_path, f"{header}\n{','.join(row)}\n")
+    data = TableSchema(BatchFormat.MULTI_NEGATIVE, columns).load(path)
+    assert [column[0] for column in data.columns] == expected
+    assert data[0].texts == tuple(expected) and data.labels is None
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "anchor,positive,hard\na,b,c\n",
+            "column 'negative_1' (field 'negative' of multi_negative (anchor, positive, negative ...)) not found; "
+            "available columns: ['anchor', 'positive', 'hard']; map it with columns={'negative': ['<column>', ...]}",
+        ),
+        ("anchor,positive,negative_1,negative_2\na,b,c,d\ne,f,g,\n", "row 2, column 'negative_2': expected non-empty"),
+    ],
+)
+def test_multi_negative_errors(tmp_path, content, message):
+    with pytest.raises(DataValidationError, match=re.escape(message)):
+        MULTI_NEGATIVE.load(_write(tmp_path, content))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "columns", "message"),
+    [
+        (BatchFormat.TRIPLET, {"negative": ["a", "b"]}, "field 'negative' maps to ['a', 'b']; expected a column"),
+        (BatchFormat.MULTI_NEGATIVE, {"anchor": ["a"]}, "field 'anchor' maps to ['a']; expected a column"),
+        (BatchFormat.MULTI_NEGATIVE, {"negative": []}, "expected a column name or a non-empty list of them"),
+    ],
+)
+def test_only_the_repeating_field_maps_to_a_list(fmt, columns, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TableSchema(fmt, columns)

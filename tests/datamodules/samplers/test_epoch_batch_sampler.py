@@ -61,3 +61,49 @@ def test_ranks_get_different_batches_and_the_same_count(factory, world_size):
 def test_invalid_rank():
     with pytest.raises(ValueError, match="rank=2, world_size=2"):
         RandomBatchSampler(10, batch_size=2, seed=0, rank=2, world_size=2)
+
+
+@pytest.mark.parametrize("consumed", [0, 1, 5])
+def test_loaded_state_yields_exactly_the_rest_of_the_epoch(factory, consumed):
+    reference = factory(7)
+    epoch0, epoch1, epoch2 = list(reference), list(reference), list(reference)
+    interrupted = factory(7)
+    list(interrupted)  # epoch 0
+    iterator = iter(interrupted)
+    for _ in range(consumed):
+        next(iterator)
+    state = interrupted.state_dict()
+    assert state == {"epoch": 1, "batches_yielded": consumed}
+    resumed = factory(7)
+    resumed.load_state_dict(state)
+    assert resumed.state_dict() == state
+    assert len(resumed) == len(epoch1)  # the full epoch: Lightning counts the skipped batches as done
+    assert list(resumed) == epoch1[consumed:]
+    assert list(resumed) == epoch2
+    assert epoch0 != epoch1
+
+
+def test_state_after_a_finished_epoch_points_at_the_next_one(factory):
+    sampler = factory(0)
+    assert sampler.state_dict() == {"epoch": 0, "batches_yielded": 0}
+    epoch0, epoch1 = list(sampler), list(sampler)
+    assert sampler.state_dict() == {"epoch": 2, "batches_yielded": 0}
+    resumed = factory(0)
+    resumed.load_state_dict({"epoch": 0, "batches_yielded": len(epoch0)})  # saved as the epoch's last batch went out
+    assert resumed.state_dict() == {"epoch": 1, "batches_yielded": 0}
+    assert list(resumed) == epoch1
+    sampler.set_epoch(4)
+    assert sampler.state_dict() == {"epoch": 4, "batches_yielded": 0}
+
+
+def test_resuming_is_per_rank(factory):
+    first, resumed = factory(2, rank=1, world_size=2), factory(2, rank=1, world_size=2)
+    iterator = iter(first)
+    next(iterator)
+    resumed.load_state_dict(first.state_dict())
+    assert list(resumed) == list(iterator)
+
+
+def test_negative_batches_yielded_is_refused():
+    with pytest.raises(ValueError, match="batches_yielded=-1: expected >= 0"):
+        RandomBatchSampler(10, batch_size=2, seed=0).load_state_dict({"epoch": 0, "batches_yielded": -1})

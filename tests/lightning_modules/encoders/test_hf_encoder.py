@@ -91,3 +91,18 @@ def test_embedded_model_matches_sentence_transformers() -> None:
     encoder = HFEncoder().eval()
     theirs = torch.from_numpy(SentenceTransformer(str(embedded_model_path()), device="cpu").encode(SENTENCES))
     assert (encoder.encode(SENTENCES) - theirs).abs().max().item() <= 1e-5
+
+
+def test_length_chunks_give_the_same_embeddings_and_gradients(tiny_model_dir: Path) -> None:
+    words = "a quick brown fox jumps over the lazy dog near the river bank".split()
+    sentences = [" ".join(words[: 1 + (i * 7) % len(words)]) for i in range(37)]
+    chunked = HFEncoder(str(tiny_model_dir), length_chunk_size=5).eval()
+    whole = HFEncoder(str(tiny_model_dir), length_chunk_size=None).eval()
+    features = chunked.tokenize(sentences)
+    for layer_c, layer_w in zip(chunked.forward_all_layers(features), whole.forward_all_layers(features), strict=True):
+        torch.testing.assert_close(layer_c, layer_w, rtol=1e-5, atol=1e-6)
+    weights = torch.randn(37, chunked.embedding_dim)
+    (chunked(features) * weights).sum().backward()
+    (whole(features) * weights).sum().backward()
+    for p_c, p_w in zip(chunked.parameters(), whole.parameters(), strict=True):
+        torch.testing.assert_close(p_c.grad, p_w.grad, rtol=1e-4, atol=1e-6)
