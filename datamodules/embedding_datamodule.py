@@ -60,6 +60,8 @@ class EmbeddingDataModule(pl.LightningDataModule):
     ``setup``, applies the conversion, then the teacher labels (``distill``), and builds the loaders.
     Training batches use the sampler the loss needs (see :meth:`bind_loss`), with ``noise`` applied on
     the fly; validation and test batches keep file order and every row and are never noised or distilled.
+    Checkpoints carry the position in the training batches (:meth:`state_dict`), so resuming from a
+    mid-epoch checkpoint continues with exactly the batches that epoch had left.
 
     Args:
         source: Files and schemas of the splits.
