@@ -10,15 +10,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from datamodules.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
+from datamodules.batch_formats import TokenizedBatch
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
-from lightning_modules.strategies.embedding_passes import embedding_passes, require_embedding_based
+from lightning_modules.losses.wrapper_loss import WrapperLoss
+from lightning_modules.strategies.embedding_passes import embedding_passes
 
 if TYPE_CHECKING:
     from lightning_modules.encoders.hf_encoder import HFEncoder
 
 
-class AdaptiveLayerLoss(EmbeddingLoss):
+class AdaptiveLayerLoss(WrapperLoss):
     r"""Make earlier transformer layers usable as embedding models, as in 2D Matryoshka Sentence Embeddings.
 
     With :math:`E^{(l)}` the pooled embeddings after layer :math:`l` (:math:`L` the last) and :math:`S` the
@@ -72,8 +73,7 @@ class AdaptiveLayerLoss(EmbeddingLoss):
         kl_div_weight: float = 1.0,
         kl_temperature: float = 0.3,
     ) -> None:
-        super().__init__()
-        require_embedding_based(loss, type(self).__name__)
+        super().__init__(loss)
         if n_layers_per_step < -1:
             raise ValueError(f"n_layers_per_step must be -1/0 (all) or >= 1, got {n_layers_per_step}")
         for name, value in (
@@ -84,32 +84,11 @@ class AdaptiveLayerLoss(EmbeddingLoss):
         ):
             if value < 0:
                 raise ValueError(f"{name} must be >= 0, got {value}")
-        self.loss = loss
         self.n_layers_per_step = n_layers_per_step
         self.last_layer_weight = last_layer_weight
         self.prior_layers_weight = prior_layers_weight
         self.kl_div_weight = kl_div_weight
         self.kl_temperature = kl_temperature
-
-    @property
-    def accepts(self) -> frozenset[BatchFormat]:  # type: ignore[override]
-        """The base loss's batch formats."""
-        return self.loss.accepts
-
-    @property
-    def sampling(self) -> BatchSampling:  # type: ignore[override]
-        """The base loss's batch sampling."""
-        return self.loss.sampling
-
-    def bind_encoder(self, encoder: HFEncoder) -> None:
-        """Pass the encoder on to a base loss that needs it (e.g. MatryoshkaLoss's dimension check)."""
-        bind = getattr(self.loss, "bind_encoder", None)
-        if callable(bind):
-            bind(encoder)
-
-    def forward(self, embeddings: Sequence[Tensor], labels: Tensor | None) -> LossOutput:
-        """The base loss on final-layer embeddings only (used where per-layer outputs are not available)."""
-        return self.loss(embeddings, labels)
 
     def training_loss(self, encoder: HFEncoder, batch: TokenizedBatch) -> LossOutput:
         """Embed every column at every layer and apply :meth:`layer_loss`."""

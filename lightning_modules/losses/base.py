@@ -77,6 +77,4 @@ class EmbeddingLoss(nn.Module):
         if batch_format not in self.accepts:
             accepted = ", ".join(sorted(f.describe() for f in self.accepts))
             name = type(self).__name__
-            raise ValueError(
-                f"{name} cannot train on {batch_format.describe()} batches; it accepts: {accepted}."
-            )
+            raise ValueError(f"{name} cannot train on {batch_format.describe()} batches; it accepts: {accepted}.")

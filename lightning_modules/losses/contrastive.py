@@ -56,9 +56,7 @@ class ContrastiveLoss(EmbeddingLoss):
     accepts: ClassVar[frozenset[BatchFormat]] = frozenset({BatchFormat.BINARY_PAIR})
     sampling: ClassVar[BatchSampling] = BatchSampling.RANDOM
 
-    def __init__(
-        self, distance_metric: str = "cosine", margin: float = 0.5, size_average: bool = True
-    ) -> None:
+    def __init__(self, distance_metric: str = "cosine", margin: float = 0.5, size_average: bool = True) -> None:
         super().__init__()
         self.distance = get_metric_distance(distance_metric)
         check_non_negative("margin", margin)
@@ -78,7 +76,4 @@ class ContrastiveLoss(EmbeddingLoss):
 
     def extra_repr(self) -> str:
         """Constructor arguments shown by ``repr``."""
-        return (
-            f"distance_metric={self.distance_metric!r}, margin={self.margin}, "
-            f"size_average={self.size_average}"
-        )
+        return f"distance_metric={self.distance_metric!r}, margin={self.margin}, size_average={self.size_average}"

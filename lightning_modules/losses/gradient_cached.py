@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from torch import Tensor
-
-from datamodules.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
+from datamodules.batch_formats import TokenizedBatch
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
-from lightning_modules.strategies.embedding_passes import require_embedding_based
+from lightning_modules.losses.wrapper_loss import WrapperLoss
 from lightning_modules.strategies.gradient_cache import GradientCache
 
 if TYPE_CHECKING:
     from lightning_modules.encoders.hf_encoder import HFEncoder
 
 
-class GradientCachedLoss(EmbeddingLoss):
+class GradientCachedLoss(WrapperLoss):
     """Wraps an in-batch loss so that its batch is embedded in mini-batches (GradCache).
 
     The value and the gradients equal those of the wrapped loss (dropout masks are replayed), while
@@ -46,31 +43,9 @@ class GradientCachedLoss(EmbeddingLoss):
     """
 
     def __init__(self, loss: EmbeddingLoss, mini_batch_size: int = 32) -> None:
-        super().__init__()
-        require_embedding_based(loss, type(self).__name__)
-        self.loss = loss
+        super().__init__(loss)
         self.mini_batch_size = mini_batch_size
         self._cache = GradientCache(mini_batch_size)
-
-    @property
-    def accepts(self) -> frozenset[BatchFormat]:  # type: ignore[override]
-        """The wrapped loss's batch formats."""
-        return self.loss.accepts
-
-    @property
-    def sampling(self) -> BatchSampling:  # type: ignore[override]
-        """The wrapped loss's batch sampling."""
-        return self.loss.sampling
-
-    def bind_encoder(self, encoder: HFEncoder) -> None:
-        """Pass the encoder on to a wrapped loss that needs it (e.g. to copy it)."""
-        bind = getattr(self.loss, "bind_encoder", None)
-        if callable(bind):
-            bind(encoder)
-
-    def forward(self, embeddings: Sequence[Tensor], labels: Tensor | None) -> LossOutput:
-        """The wrapped loss on already computed embeddings (no caching needed)."""
-        return self.loss(embeddings, labels)
 
     def training_loss(self, encoder: HFEncoder, batch: TokenizedBatch) -> LossOutput:
         """The wrapped loss, with the batch embedded in mini-batches and gradients cached."""

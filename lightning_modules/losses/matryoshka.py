@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 import torch.nn.functional as F
 from torch import Tensor
 
-from datamodules.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
+from datamodules.batch_formats import TokenizedBatch
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
-from lightning_modules.strategies.embedding_passes import EmbeddingPass, embedding_passes, require_embedding_based
+from lightning_modules.losses.wrapper_loss import WrapperLoss
+from lightning_modules.strategies.embedding_passes import EmbeddingPass, embedding_passes
 
 if TYPE_CHECKING:
     from lightning_modules.encoders.hf_encoder import HFEncoder
@@ -24,7 +25,7 @@ def shrink(embeddings: Tensor, dim: int) -> Tensor:
     return F.normalize(embeddings[..., :dim], p=2, dim=-1)
 
 
-class MatryoshkaLoss(EmbeddingLoss):
+class MatryoshkaLoss(WrapperLoss):
     r"""Apply a loss to truncated embeddings of several sizes, so that prefixes of the embedding work alone.
 
     .. math::
@@ -66,8 +67,7 @@ class MatryoshkaLoss(EmbeddingLoss):
         matryoshka_weights: Sequence[float] | None = None,
         n_dims_per_step: int = -1,
     ) -> None:
-        super().__init__()
-        require_embedding_based(loss, type(self).__name__)
+        super().__init__(loss)
         if not matryoshka_dims:
             raise ValueError("matryoshka_dims must name at least one dimension")
         if any(d <= 0 for d in matryoshka_dims):
@@ -81,31 +81,18 @@ class MatryoshkaLoss(EmbeddingLoss):
             )
         if n_dims_per_step != -1 and n_dims_per_step < 1:
             raise ValueError(f"n_dims_per_step must be -1 (all) or >= 1, got {n_dims_per_step}")
-        self.loss = loss
         # Largest first, as sentence-transformers: the sampled indices refer to this order.
         pairs = sorted(zip(matryoshka_dims, matryoshka_weights, strict=True), key=lambda p: p[0], reverse=True)
         self.matryoshka_dims = tuple(d for d, _ in pairs)
         self.matryoshka_weights = tuple(float(w) for _, w in pairs)
         self.n_dims_per_step = n_dims_per_step
 
-    @property
-    def accepts(self) -> frozenset[BatchFormat]:  # type: ignore[override]
-        """The base loss's batch formats."""
-        return self.loss.accepts
-
-    @property
-    def sampling(self) -> BatchSampling:  # type: ignore[override]
-        """The base loss's batch sampling."""
-        return self.loss.sampling
-
     def bind_encoder(self, encoder: HFEncoder) -> None:
         """Check the dimensions against the encoder and pass it on to a base loss that needs it."""
         too_large = [d for d in self.matryoshka_dims if d > encoder.embedding_dim]
         if too_large:
             raise ValueError(f"matryoshka_dims {too_large} exceed the encoder's dimension {encoder.embedding_dim}")
-        bind = getattr(self.loss, "bind_encoder", None)
-        if callable(bind):
-            bind(encoder)
+        super().bind_encoder(encoder)
 
     def embedding_passes(self, encoder: HFEncoder, batch: TokenizedBatch) -> list[EmbeddingPass]:
         """The base loss's forward passes (the truncation happens on their embeddings)."""

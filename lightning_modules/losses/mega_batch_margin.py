@@ -90,9 +90,7 @@ class MegaBatchMarginLoss(EmbeddingLoss):
             hardest_negative_scores.append(scores.masked_fill(own, -torch.inf).max(1).values)
         positive = torch.cat(positive_scores)
         hardest_negative = torch.cat(hardest_negative_scores)
-        loss = (
-            F.relu(self.positive_margin - positive) + F.relu(hardest_negative - self.negative_margin)
-        ).mean()
+        loss = (F.relu(self.positive_margin - positive) + F.relu(hardest_negative - self.negative_margin)).mean()
         stats = {
             "mean_pos_score": positive.detach().mean(),
             "mean_hardest_neg_score": hardest_negative.detach().mean(),

@@ -12,8 +12,9 @@ from datamodules.batch_formats import BatchFormat, BatchSampling
 from lightning_modules.losses import LOSSES
 from lightning_modules.losses.base import EmbeddingLoss
 from lightning_modules.losses.batch_triplet import BatchTripletLoss
+from lightning_modules.losses.wrapper_loss import WrapperLoss
 
-ABSTRACT = {EmbeddingLoss, BatchTripletLoss}
+ABSTRACT = {EmbeddingLoss, BatchTripletLoss, WrapperLoss}
 
 
 def _all_loss_classes() -> set[type]:
