@@ -92,13 +92,15 @@ class HFEncoder(nn.Module):
     def forward_all_layers(self, features: dict[str, Tensor]) -> list[Tensor]:
         """Embed one column at every layer (pooled and normalised like :meth:`forward`).
 
-        Used by per-layer losses (AdaptiveLayer, Matryoshka2d). The last element equals :meth:`forward`.
+        Used by per-layer losses (AdaptiveLayer, Matryoshka2d). Index 0 is the embedding layer's output,
+        which sentence-transformers' AdaptiveLayerLoss also counts as a layer; the last element equals
+        :meth:`forward`.
 
         Args:
             features: Tokenizer output.
 
         Returns:
-            ``num_layers`` tensors of shape ``(B, D)``, from the first transformer layer to the last.
+            ``num_layers + 1`` tensors of shape ``(B, D)``: the embedding layer, then each transformer layer.
         """
         return self._by_length_chunks(features, lambda f: self._embed_layers(f, all_layers=True))
 
@@ -107,8 +109,7 @@ class HFEncoder(nn.Module):
         mask = features["attention_mask"]
         if not all_layers:
             return self._finish(out.last_hidden_state, mask)
-        # hidden_states[0] is the embedding layer output, not a transformer layer.
-        return [self._finish(h, mask) for h in out.hidden_states[1:]]
+        return [self._finish(h, mask) for h in out.hidden_states]
 
     def _by_length_chunks(
         self, features: dict[str, Tensor], embed: Callable[[dict[str, Tensor]], list[Tensor]]

@@ -31,9 +31,9 @@ class AdaptiveLayerLoss(WrapperLoss):
             + w_{\text{KL}}\,T\,\mathrm{KL}\big(\mathrm{softmax}(E^{(L)}/T)\,\|\,\mathrm{softmax}(E^{(l)}/T)\big)\Big)
 
     The KL term (batch mean over the rows of all columns, the last layer detached) distils the last layer
-    into earlier ones. Follows sentence-transformers' AdaptiveLayerLoss with uniform layer weighting, with
-    one difference: the candidate earlier layers are transformer layers ``1 .. L-1`` (the encoder's
-    ``forward_all_layers``); sentence-transformers also counts the word-embedding output as a layer.
+    into earlier ones. Follows sentence-transformers' AdaptiveLayerLoss with uniform layer weighting; like
+    it, the candidate earlier layers are the embedding layer's output and transformer layers ``1 .. L-1``
+    (the encoder's ``forward_all_layers``).
 
     Args:
         loss: The base loss, applied at every trained layer.
@@ -109,8 +109,8 @@ class AdaptiveLayerLoss(WrapperLoss):
         """The loss from per-layer embeddings.
 
         Args:
-            layers: ``layers[l][c]`` is column ``c``'s ``(B, D)`` embedding after layer ``l + 1``; the last
-                entry is the final layer.
+            layers: ``layers[l][c]`` is column ``c``'s ``(B, D)`` embedding at layer ``l`` (0: the embedding
+                layer, as sentence-transformers counts layers); the last entry is the final layer.
             labels: The base loss's labels.
 
         Returns:

@@ -66,7 +66,7 @@ def test_forward_all_layers_last_equals_forward(tiny_encoder: HFEncoder) -> None
         final = tiny_encoder(features)
     finally:
         tiny_encoder.train()
-    assert len(layers) == tiny_encoder.num_layers
+    assert len(layers) == tiny_encoder.num_layers + 1  # embedding layer + each transformer layer
     torch.testing.assert_close(layers[-1], final)
 
 

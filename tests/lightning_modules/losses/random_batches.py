@@ -63,9 +63,7 @@ def consistent_batch(batch_format: BatchFormat, seed: int = 0) -> tuple[list[Ten
     raise NotImplementedError(batch_format)
 
 
-def corrupted(
-    batch_format: BatchFormat, embeddings: list[Tensor], labels: Tensor | None
-) -> tuple[list, Tensor | None]:
+def corrupted(batch_format: BatchFormat, embeddings: list[Tensor], labels: Tensor | None) -> tuple[list, Tensor | None]:
     """The same batch with its supervision misaligned (rolled by one row, so nothing stays in place)."""
     if batch_format is BatchFormat.TRIPLET:
         return [embeddings[0], embeddings[2], embeddings[1]], labels

@@ -106,9 +106,7 @@ def _st_mse(_ours: EmbeddingLoss) -> STLoss:
 
 
 def _st_mega_batch(ours: EmbeddingLoss) -> STLoss:
-    loss = st.MegaBatchMarginLoss(
-        None, ours.positive_margin, ours.negative_margin, use_mini_batched_version=False
-    )
+    loss = st.MegaBatchMarginLoss(None, ours.positive_margin, ours.negative_margin, use_mini_batched_version=False)
     return lambda embeddings, _labels: loss.calculate_loss([[e] for e in embeddings])
 
 
@@ -158,9 +156,7 @@ CASES: list[Case] = [
         for fmt in PAIR_FORMATS
     ],
     *[
-        Case(
-            f"AnglE-scale{scale}-{fmt.value}", P(AnglELoss, scale=scale), _st(st.AnglELoss, scale=scale), fmt
-        )
+        Case(f"AnglE-scale{scale}-{fmt.value}", P(AnglELoss, scale=scale), _st(st.AnglELoss, scale=scale), fmt)
         for scale in (20.0, 1.0)
         for fmt in PAIR_FORMATS
     ],
@@ -232,9 +228,7 @@ CASES: list[Case] = [
         if name in ("dot", "cosine_similarity")
     ],
     *[
-        Case(
-            f"Softmax-{rep}-{diff}-{mult}", P(_softmax, rep, diff, mult), _st_softmax, BatchFormat.BINARY_PAIR
-        )
+        Case(f"Softmax-{rep}-{diff}-{mult}", P(_softmax, rep, diff, mult), _st_softmax, BatchFormat.BINARY_PAIR)
         for rep, diff, mult in ((True, True, False), (True, True, True), (False, False, True))
     ],
     *[
@@ -250,9 +244,7 @@ CASES: list[Case] = [
 ]
 
 
-def _loss_and_grads(
-    fn: Callable[[list[Tensor]], Tensor], embeddings: Sequence[Tensor]
-) -> tuple[Tensor, list]:
+def _loss_and_grads(fn: Callable[[list[Tensor]], Tensor], embeddings: Sequence[Tensor]) -> tuple[Tensor, list]:
     inputs = [e.clone().requires_grad_(True) for e in embeddings]
     loss = fn(inputs)
     loss.backward()
