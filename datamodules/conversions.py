@@ -1,25 +1,28 @@
 """Named, seeded conversions between data formats (a conversion changes the training format).
 
-Every conversion is a pure function of the rows and a seeded generator: the same seed gives the same
-rows. Conversions run once, in ``setup``; sampling then reshuffles the converted rows every epoch.
+Every conversion is a pure function of the rows, a seeded generator and (for ``labels_to_hard_triplets``)
+the teacher's cached embeddings: the same seed and teacher give the same rows. Conversions run once, in
+``setup``; sampling then reshuffles the converted rows every epoch.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
 from datamodules.batch_formats import BatchFormat
 from datamodules.errors import DataValidationError
+from datamodules.hard_negatives import hardest_negatives
 from datamodules.source_format import NLI, SourceFormat, describe_source
 from datamodules.text_dataset import TextDataset
 
 ConversionName = Literal[
     "labels_to_triplets",
+    "labels_to_hard_triplets",
     "labels_to_binary_pairs",
     "scored_to_binary_pairs",
     "scored_to_positive_pairs",
@@ -32,6 +35,15 @@ ConversionName = Literal[
 
 # Contrastive Tension: one identical pair per this many pairs (sentence-transformers' pos_neg_ratio).
 CONTRASTIVE_TENSION_POS_NEG_RATIO = 8
+
+
+class Embedder(Protocol):
+    """What model-based conversions need from a teacher (``TeacherEmbeddings`` satisfies it)."""
+
+    teacher: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """``(len(texts), D)`` embeddings of ``texts``."""
 
 
 def _new(
@@ -69,18 +81,42 @@ def _positive_and_negative(dataset: TextDataset, rng: np.random.Generator) -> li
     return out
 
 
-def labels_to_triplets(dataset: TextDataset, rng: np.random.Generator, threshold: float | None) -> TextDataset:
-    """Labeled sentences → (anchor, same-label positive, other-label negative), one per anchor.
+def labels_to_triplets(
+    dataset: TextDataset, rng: np.random.Generator, threshold: float | None, teacher: Embedder | None
+) -> TextDataset:
+    """Labeled sentences → (anchor, same-label positive, random other-label negative), one per anchor.
 
     Anchors whose label has no other row are skipped.
     """
-    texts = dataset.columns[0]
     rows = [(a, p, n) for a, p, n in _positive_and_negative(dataset, rng) if p is not None]
+    return _triplets(dataset, rows, "labels_to_triplets")
+
+
+def labels_to_hard_triplets(
+    dataset: TextDataset, rng: np.random.Generator, threshold: float | None, teacher: Embedder | None
+) -> TextDataset:
+    """Labeled sentences → (anchor, same-label positive, hardest other-label negative), one per anchor.
+
+    The negative is the other-label row whose ``teacher`` embedding is the most cosine-similar to the
+    anchor's ("hardest by the current model": the model is the DataModule's ``teacher``, as it is when the
+    data is set up; left at the encoder's model, that is the encoder's initial weights, and the negatives
+    are not re-mined during training). The positives are the ones ``labels_to_triplets`` draws with the
+    same seed. Anchors whose label has no other row are skipped.
+    """
+    hardest = hardest_negatives(teacher.embed(dataset.columns[0]), dataset.labels)
+    rows = [(a, p, int(hardest[a])) for a, p, _ in _positive_and_negative(dataset, rng) if p is not None]
+    return _triplets(dataset, rows, f"labels_to_hard_triplets(teacher={teacher.teacher})")
+
+
+def _triplets(dataset: TextDataset, rows: list[tuple[int, int, int]], what: str) -> TextDataset:
+    texts = dataset.columns[0]
     columns = [[texts[a] for a, _, _ in rows], [texts[p] for _, p, _ in rows], [texts[n] for _, _, n in rows]]
-    return _new(dataset, BatchFormat.TRIPLET, columns, None, "labels_to_triplets")
+    return _new(dataset, BatchFormat.TRIPLET, columns, None, what)
 
 
-def labels_to_binary_pairs(dataset: TextDataset, rng: np.random.Generator, threshold: float | None) -> TextDataset:
+def labels_to_binary_pairs(
+    dataset: TextDataset, rng: np.random.Generator, threshold: float | None, teacher: Embedder | None
+) -> TextDataset:
     """Labeled sentences → pairs: per anchor one same-label pair (1) and one other-label pair (0)."""
     texts = dataset.columns[0]
     first: list[str] = []
@@ -96,14 +132,18 @@ def labels_to_binary_pairs(dataset: TextDataset, rng: np.random.Generator, thres
     return _new(dataset, BatchFormat.BINARY_PAIR, [first, second], array, "labels_to_binary_pairs")
 
 
-def scored_to_binary_pairs(dataset: TextDataset, rng: np.random.Generator, threshold: float | None) -> TextDataset:
+def scored_to_binary_pairs(
+    dataset: TextDataset, rng: np.random.Generator, threshold: float | None, teacher: Embedder | None
+) -> TextDataset:
     """Scored pairs → binary pairs: label 1 where score >= threshold (raw score scale)."""
     labels = (dataset.labels >= threshold).astype(np.int64)
     what = f"scored_to_binary_pairs(threshold={threshold})"
     return _new(dataset, BatchFormat.BINARY_PAIR, [list(c) for c in dataset.columns], labels, what)
 
 
-def scored_to_positive_pairs(dataset: TextDataset, rng: np.random.Generator, threshold: float | None) -> TextDataset:
+def scored_to_positive_pairs(
+    dataset: TextDataset, rng: np.random.Generator, threshold: float | None, teacher: Embedder | None
+) -> TextDataset:
     """Scored pairs → (anchor, positive) pairs: only pairs with score >= threshold are kept."""
     keep = np.flatnonzero(dataset.labels >= threshold)
     columns = [[column[i] for i in keep] for column in dataset.columns]
@@ -124,7 +164,9 @@ def _nli_hypotheses(dataset: TextDataset) -> dict[str, dict[str, list[str]]]:
     return by_premise
 
 
-def nli_to_triplets(dataset: TextDataset, rng: np.random.Generator, threshold: float | None) -> TextDataset:
+def nli_to_triplets(
+    dataset: TextDataset, rng: np.random.Generator, threshold: float | None, teacher: Embedder | None
+) -> TextDataset:
     """NLI pairs → (premise, entailed hypothesis, contradicting hypothesis of the same premise).
 
     One triplet per entailed hypothesis, its negative drawn at random among that premise's
@@ -140,7 +182,9 @@ def nli_to_triplets(dataset: TextDataset, rng: np.random.Generator, threshold: f
     return _new(dataset, BatchFormat.TRIPLET, columns, None, "nli_to_triplets")
 
 
-def nli_to_positive_pairs(dataset: TextDataset, rng: np.random.Generator, threshold: float | None) -> TextDataset:
+def nli_to_positive_pairs(
+    dataset: TextDataset, rng: np.random.Generator, threshold: float | None, teacher: Embedder | None
+) -> TextDataset:
     """NLI pairs → (premise, entailed hypothesis) pairs."""
     columns: list[list[str]] = [[], []]
     for premise, hyps in _nli_hypotheses(dataset).items():
@@ -155,13 +199,15 @@ def distinct_texts(dataset: TextDataset) -> list[str]:
     return list(dict.fromkeys(text for row in dataset.row_texts() for text in row))
 
 
-def to_singles(dataset: TextDataset, rng: np.random.Generator, threshold: float | None) -> TextDataset:
+def to_singles(
+    dataset: TextDataset, rng: np.random.Generator, threshold: float | None, teacher: Embedder | None
+) -> TextDataset:
     """Any rows → the distinct texts of all columns, one per row (first-appearance order); labels dropped."""
     return _new(dataset, BatchFormat.SINGLE, [distinct_texts(dataset)], None, "singles")
 
 
 def sentences_to_contrastive_tension_pairs(
-    dataset: TextDataset, rng: np.random.Generator, threshold: float | None
+    dataset: TextDataset, rng: np.random.Generator, threshold: float | None, teacher: Embedder | None
 ) -> TextDataset:
     """Any rows → Contrastive Tension pairs, built as sentence-transformers' ``ContrastiveTensionDataLoader``.
 
@@ -198,15 +244,17 @@ class Conversion:
         name: Its name in configs.
         inputs: Formats it reads.
         output: The training format it produces.
-        function: ``(rows, rng, threshold) -> rows``.
+        function: ``(rows, rng, threshold, teacher) -> rows``.
         needs_threshold: Whether it reads ``score_threshold``.
+        needs_teacher: Whether it embeds the rows with the DataModule's ``teacher``.
     """
 
     name: str
     inputs: frozenset[SourceFormat]
     output: BatchFormat
-    function: Callable[[TextDataset, np.random.Generator, float | None], TextDataset]
+    function: Callable[[TextDataset, np.random.Generator, float | None, Embedder | None], TextDataset]
     needs_threshold: bool = False
+    needs_teacher: bool = False
 
     def check(self, fmt: SourceFormat, threshold: float | None) -> None:
         """Raise a ``ValueError`` if this conversion cannot read ``fmt`` or lacks its threshold."""
@@ -216,10 +264,14 @@ class Conversion:
         if self.needs_threshold and threshold is None:
             raise ValueError(f"conversion={self.name!r} needs score_threshold (a score on the data's raw scale)")
 
-    def apply(self, dataset: TextDataset, seed: int, threshold: float | None = None) -> TextDataset:
-        """Convert ``dataset`` with a generator seeded by ``seed``."""
+    def apply(
+        self, dataset: TextDataset, seed: int, threshold: float | None = None, teacher: Embedder | None = None
+    ) -> TextDataset:
+        """Convert ``dataset`` with a generator seeded by ``seed`` (and ``teacher``'s embeddings if it needs them)."""
         self.check(dataset.format, threshold)
-        return self.function(dataset, np.random.default_rng(seed), threshold)
+        if self.needs_teacher and teacher is None:
+            raise ValueError(f"conversion={self.name!r} needs a teacher to embed the rows")
+        return self.function(dataset, np.random.default_rng(seed), threshold, teacher)
 
 
 _MULTI_COLUMN = frozenset(f for f in BatchFormat if len(f.columns) > 1) | {NLI}
@@ -228,6 +280,13 @@ CONVERSIONS: dict[str, Conversion] = {
     c.name: c
     for c in (
         Conversion("labels_to_triplets", frozenset({BatchFormat.LABELED}), BatchFormat.TRIPLET, labels_to_triplets),
+        Conversion(
+            "labels_to_hard_triplets",
+            frozenset({BatchFormat.LABELED}),
+            BatchFormat.TRIPLET,
+            labels_to_hard_triplets,
+            needs_teacher=True,
+        ),
         Conversion(
             "labels_to_binary_pairs",
             frozenset({BatchFormat.LABELED}),

@@ -86,7 +86,10 @@ class EmbeddingDataModule(pl.LightningDataModule):
         distill: Label the training rows with ``teacher``: ``embeddings`` turns single sentences into
             (sentence, teacher embedding) rows (MSELoss); ``margins`` turns triplets into (query, passage1,
             passage2, teacher margin) rows (MarginMSELoss).
-        teacher: Teacher model name or path for ``distill`` (embedded once, cached on disk).
+        teacher: Teacher model name or path for ``distill`` and for the negatives of ``labels_to_hard_triplets``
+            (the other-label row its embedding finds most similar to the anchor); its embeddings are computed
+            once, at setup, and cached on disk. It is not linked to the encoder: the default is the default
+            encoder model, so "hardest by the current model" means by the encoder's initial weights.
         teacher_cache_dir: Cache directory of teacher embeddings; ``None`` uses ``$LOSSLAB_CACHE_DIR`` or
             ``~/.cache/losslab``.
     """
@@ -192,8 +195,11 @@ class EmbeddingDataModule(pl.LightningDataModule):
 
     def describe(self) -> str:
         """One line naming the data, its conversion, teacher labels, noise and training format."""
+        conversion = f"conversion={self.conversion.name}" if self.conversion else ""
+        if self.conversion and self.conversion.needs_teacher:
+            conversion += f" (teacher {self.teacher.teacher})"
         options = [
-            f"conversion={self.conversion.name}" if self.conversion else "",
+            conversion,
             f"distill={self.distillation.name} (teacher {self.teacher.teacher})" if self.distillation else "",
             f"noise={self.noise} (deletion_ratio={self.deletion_ratio})" if self.noise else "",
         ]
@@ -322,7 +328,7 @@ class EmbeddingDataModule(pl.LightningDataModule):
             schema = self.source.val_schema or self.source.train_schema
             val = self._load_split("val", schema, self._fixed_label_names() or train.label_names)
         if self.conversion is not None:
-            train = self.conversion.apply(train, self.seed, self.score_threshold)
+            train = self.conversion.apply(train, self.seed, self.score_threshold, self.teacher)
         if self.distillation is not None:
             train = self.distillation.apply(train, self.teacher)
         self.train_data = self._normalized(train)

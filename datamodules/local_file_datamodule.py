@@ -55,7 +55,7 @@ class LocalFileDataModule(EmbeddingDataModule):
         deletion_ratio: Probability of deleting each word under ``noise``.
         distill: ``embeddings`` (single sentences → teacher embeddings, MSELoss) or ``margins`` (triplets →
             teacher margins, MarginMSELoss).
-        teacher: Teacher model name or path for ``distill``.
+        teacher: Teacher model name or path for ``distill`` and the negatives of ``labels_to_hard_triplets``.
         teacher_cache_dir: Cache directory of teacher embeddings (``None``: ``$LOSSLAB_CACHE_DIR`` or
             ``~/.cache/losslab``).
         tokenizer: Tokenizer name or path (linked to the encoder by the CLI).

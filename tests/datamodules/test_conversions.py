@@ -3,12 +3,15 @@ from typing import get_args
 
 import numpy as np
 import pytest
+import torch
 
 from datamodules.batch_formats import BatchFormat
 from datamodules.conversions import CONTRASTIVE_TENSION_POS_NEG_RATIO, CONVERSIONS, ConversionName, get_conversion
 from datamodules.errors import DataValidationError
 from datamodules.source_format import NLI
+from datamodules.teacher_embeddings import TeacherEmbeddings
 from datamodules.text_dataset import TextDataset
+from lightning_modules.encoders.hf_encoder import HFEncoder
 
 LABELED = TextDataset(
     BatchFormat.LABELED,
@@ -37,6 +40,30 @@ def test_labels_to_triplets():
     assert len(out) == 12  # the single-example class has no positive
     for anchor, positive, negative in out.row_texts():
         assert anchor != positive and label_of[anchor] == label_of[positive] != label_of[negative]
+
+
+def test_labels_to_hard_triplets_take_the_most_similar_other_label_row(tiny_model_dir, tmp_path, monkeypatch):
+    teacher = TeacherEmbeddings(str(tiny_model_dir), str(tmp_path), max_seq_length=32)
+    conversion = get_conversion("labels_to_hard_triplets")
+    out = conversion.apply(LABELED, seed=0, teacher=teacher)
+    assert out.format is BatchFormat.TRIPLET and len(out) == 12  # the single-example class has no positive
+    # Reference: cosine similarities of an independently loaded teacher, same-label rows excluded.
+    texts = LABELED.columns[0]
+    embeddings = HFEncoder(str(tiny_model_dir), max_seq_length=32).eval().encode(texts)
+    similarity = torch.nn.functional.cosine_similarity(embeddings[:, None], embeddings[None, :], dim=-1)
+    same = torch.from_numpy(LABELED.labels[:, None] == LABELED.labels[None, :])
+    hardest = similarity.masked_fill(same, float("-inf")).argmax(dim=1)
+    label_of = dict(zip(texts, LABELED.labels.tolist(), strict=True))
+    for anchor, positive, negative in out.row_texts():
+        assert anchor != positive and label_of[anchor] == label_of[positive] != label_of[negative]
+        assert negative == texts[hardest[texts.index(anchor)]]
+    # Same positives as the random-negative version; seeded; the cached embeddings are reused.
+    assert out.columns[:2] == get_conversion("labels_to_triplets").apply(LABELED, seed=0).columns[:2]
+    monkeypatch.setattr(HFEncoder, "encode", lambda *args, **kwargs: pytest.fail("cache not reused"))
+    assert conversion.apply(LABELED, seed=0, teacher=teacher).columns == out.columns
+    assert conversion.apply(LABELED, seed=1, teacher=teacher).columns[1] != out.columns[1]
+    with pytest.raises(ValueError, match="conversion='labels_to_hard_triplets' needs a teacher"):
+        conversion.apply(LABELED, seed=0)
 
 
 def test_labels_to_binary_pairs_are_balanced():

@@ -7,6 +7,7 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
 from datamodules.batch_formats import BatchFormat
+from datamodules.conversions import get_conversion
 from datamodules.local_file_datamodule import LocalFileDataModule
 from datamodules.noisy_text_dataset import delete_tokens
 from lightning_modules.encoders.hf_encoder import HFEncoder
@@ -183,3 +184,20 @@ def test_resuming_a_mid_epoch_checkpoint_continues_with_exactly_the_remaining_ba
     for step in (4, 6, 10):
         resumed = _fit_recording(make(), tmp_path / f"resumed_{step}", tmp_path / "ckpt" / f"step={step}.ckpt")
         assert uninterrupted[:step] + resumed == uninterrupted, f"resumed from step {step}"
+
+
+def test_hard_triplets_are_mined_by_the_teacher_once(tmp_path, tiny_model_dir, encode_calls):
+    path = tmp_path / "labeled.csv"
+    path.write_text("sentence,label\n" + "".join(f"{SENTENCES[i]},{i % 3}\n" for i in range(12)))
+    options = {"teacher": str(tiny_model_dir), "teacher_cache_dir": str(tmp_path / "cache"), "seed": 3}
+    for _ in range(2):
+        dm = LocalFileDataModule(
+            str(path), "labeled", conversion="labels_to_hard_triplets", tokenizer=str(tiny_model_dir), **options
+        )
+        assert dm.train_format is BatchFormat.TRIPLET
+        assert f"conversion=labels_to_hard_triplets (teacher {tiny_model_dir})" in dm.describe()
+        dm.setup("fit")
+        assert encode_calls == [12]  # the second DataModule reads the cache
+    rows = dm._load_split("train", dm.source.train_schema, None)
+    expected = get_conversion("labels_to_hard_triplets").apply(rows, 3, teacher=dm.teacher)
+    assert dm.train_data.columns == expected.columns
