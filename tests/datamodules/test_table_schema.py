@@ -173,3 +173,21 @@ def test_multi_negative_errors(tmp_path, content, message):
 def test_only_the_repeating_field_maps_to_a_list(fmt, columns, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         TableSchema(fmt, columns)
+
+
+@pytest.mark.parametrize(
+    ("schema", "content", "message"),
+    [
+        (LABELED, '{"sentence": "hello", "label": "a"}\n{"sentence": 42, "label": "b"}\n', "row 2, column 'sentence'"),
+        (
+            SCORED,
+            '{"sentence1": "a", "sentence2": "b", "score": 1.5}\n{"sentence1": "c", "sentence2": "d", "score": "x"}\n',
+            "row 2, column 'score': expected a numeric score",
+        ),
+    ],
+    ids=["number-in-text-column", "text-in-score-column"],
+)
+def test_mixed_types_in_a_column(tmp_path, schema, content, message):
+    path = _write(tmp_path, content, name="data.jsonl")
+    with pytest.raises(DataValidationError, match=re.escape(message)):
+        schema.load(path)
