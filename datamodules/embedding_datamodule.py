@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, Protocol, get_args
 
 import numpy as np
 import pytorch_lightning as pl
@@ -12,20 +11,20 @@ from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from datamodules.batch_formats import BatchFormat, BatchSampling, LabelKind, TokenizedBatch
+from datamodules.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
 from datamodules.collators import DenoisingCollator, TokenizingCollator
 from datamodules.conversions import ConversionName, get_conversion
 from datamodules.data_source import DataSource
 from datamodules.distillation import DistillTarget, get_distillation
 from datamodules.errors import DataValidationError
-from datamodules.noisy_text_dataset import NoiseName, NoisyTextDataset, check_deletion_ratio
+from datamodules.noisy_text_dataset import NoiseName, NoisyTextDataset, check_noise
+from datamodules.sampler_choice import SAMPLER_FOR, SamplerName, SamplingLoss, check_pk_config, check_pk_labels
 from datamodules.samplers import (
     EpochBatchSampler,
     EpochTaggedBatchSampler,
     NoDuplicatesBatchSampler,
     PKBatchSampler,
     RandomBatchSampler,
-    check_pk_batch_size,
 )
 from datamodules.source_format import NLI, describe_source
 from datamodules.splits import split_off
@@ -34,23 +33,8 @@ from datamodules.teacher_embeddings import TeacherEmbeddings
 from datamodules.text_dataset import TextDataset
 from lightning_modules.encoders.model_resolution import DEFAULT_MODEL, resolve_model_name_or_path
 
-SamplerName = Literal["auto", "random", "pk", "no_duplicates"]
-_SAMPLER_FOR = {
-    BatchSampling.RANDOM: "random",
-    BatchSampling.PK: "pk",
-    BatchSampling.NO_DUPLICATES: "no_duplicates",
-}
 # Conversion applied to NLI validation/test rows so they can be evaluated (triplet accuracy).
 _NLI_EVAL_CONVERSION = "nli_to_triplets"
-
-
-class SamplingLoss(Protocol):
-    """What :meth:`EmbeddingDataModule.bind_loss` needs from a loss (``EmbeddingLoss`` satisfies it)."""
-
-    sampling: BatchSampling
-
-    def check_format(self, batch_format: BatchFormat) -> None:
-        """Raise ``ValueError`` if the loss cannot consume ``batch_format``."""
 
 
 class EmbeddingDataModule(pl.LightningDataModule):
@@ -126,7 +110,7 @@ class EmbeddingDataModule(pl.LightningDataModule):
                 raise ValueError(f"{name}={value}: expected a positive integer")
         if num_workers < 0:
             raise ValueError(f"num_workers={num_workers}: expected >= 0")
-        if sampler not in ("auto", *_SAMPLER_FOR.values()):
+        if sampler not in ("auto", *SAMPLER_FOR.values()):
             raise ValueError(f"sampler={sampler!r}: expected one of auto, random, pk, no_duplicates")
         self.source = source
         self.tokenizer_name = tokenizer
@@ -157,7 +141,7 @@ class EmbeddingDataModule(pl.LightningDataModule):
         if self.distillation is not None:
             self.distillation.check(converted)
         self._train_format: BatchFormat = converted if self.distillation is None else self.distillation.output
-        self._check_noise(noise, deletion_ratio)
+        check_noise(noise, deletion_ratio, self.train_format, self.source.description)
         self.noise = noise
         self.deletion_ratio = deletion_ratio
         self.teacher = TeacherEmbeddings(teacher, teacher_cache_dir, max_seq_length)
@@ -206,18 +190,6 @@ class EmbeddingDataModule(pl.LightningDataModule):
         args = ", ".join([self.source.description, *filter(None, options)])
         return f"{type(self).__name__}({args}) -> {self.train_format.describe()}"
 
-    def _check_noise(self, noise: str | None, deletion_ratio: float) -> None:
-        if noise is None:
-            return
-        if noise not in get_args(NoiseName):
-            raise ValueError(f"noise={noise!r} is unknown; expected None or one of {list(get_args(NoiseName))}")
-        if self.train_format is not BatchFormat.SINGLE:
-            raise ValueError(
-                f"noise={noise!r} needs single-sentence training rows (TSDAE), but {self.source.description} "
-                f"gives {describe_source(self.train_format)}; set conversion to pairs_to_singles or labels_to_singles"
-            )
-        check_deletion_ratio(deletion_ratio)
-
     def bind_loss(self, loss: SamplingLoss) -> None:
         """Check the loss can train on this data and pick the sampler it needs.
 
@@ -235,7 +207,7 @@ class EmbeddingDataModule(pl.LightningDataModule):
             loss.check_format(self.train_format)
         except ValueError as err:
             raise ValueError(f"data {self.describe()}: {err}") from None
-        needed = _SAMPLER_FOR[loss.sampling]
+        needed = SAMPLER_FOR[loss.sampling]
         if self.sampler == "auto":
             self._sampler_name = needed
             reason = f"{loss_name} needs {loss.sampling.value} batches"
@@ -264,31 +236,10 @@ class EmbeddingDataModule(pl.LightningDataModule):
             )
 
     def _check_pk_config(self) -> None:
-        if self.train_format.label_kind is not LabelKind.CLASS_ID:
-            raise ValueError(
-                f"P×K sampling needs class labels, but {self.describe()} has no class ids; "
-                "use a labeled dataset or another sampler"
-            )
-        check_pk_batch_size(self.batch_size, self.samples_per_label)
+        check_pk_config(self.train_format, self.describe(), self.batch_size, self.samples_per_label)
 
     def _check_pk_data(self, data: TextDataset) -> None:
-        values, first_rows, counts = np.unique(data.labels, return_index=True, return_counts=True)
-        if len(values) < 2:
-            raise DataValidationError(f"{data.name}: P×K sampling needs at least 2 classes, found {len(values)}")
-        single = np.flatnonzero(counts < 2)
-        if single.size:
-            names = data.label_names or []
-            shown = [names[v] if v < len(names) else int(v) for v in values[single][:10]]
-            raise DataValidationError(
-                f"{data.name}, row {first_rows[single[0]] + 1}: {single.size} class(es) have a single "
-                f"example "
-                f"(e.g. {shown}); P×K sampling needs >= 2 per class: drop them or use another sampler"
-            )
-        if (counts < self.samples_per_label).any():
-            rank_zero_warn(
-                f"{data.name}: {int((counts < self.samples_per_label).sum())} classes have fewer than "
-                f"samples_per_label={self.samples_per_label} examples; they are sampled with replacement"
-            )
+        check_pk_labels(data.labels, data.label_names, data.name, self.samples_per_label)
 
     # ----------------------------------------------------------------- loading
     def prepare_data(self) -> None:

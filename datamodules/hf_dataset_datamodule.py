@@ -10,9 +10,10 @@ import datasets
 from datamodules.conversions import ConversionName
 from datamodules.data_source import DATA_DIR_ENV, DataSource
 from datamodules.distillation import DistillTarget
-from datamodules.embedding_datamodule import EmbeddingDataModule, SamplerName
+from datamodules.embedding_datamodule import EmbeddingDataModule
 from datamodules.errors import DataValidationError
 from datamodules.noisy_text_dataset import NoiseName
+from datamodules.sampler_choice import SamplerName
 from datamodules.source_format import parse_source_format
 from datamodules.table_schema import TableSchema
 from datamodules.text_dataset import TextDataset

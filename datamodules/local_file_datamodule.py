@@ -7,8 +7,9 @@ from pathlib import Path
 from datamodules.conversions import ConversionName
 from datamodules.data_source import DataSource
 from datamodules.distillation import DistillTarget
-from datamodules.embedding_datamodule import EmbeddingDataModule, SamplerName
+from datamodules.embedding_datamodule import EmbeddingDataModule
 from datamodules.noisy_text_dataset import NoiseName
+from datamodules.sampler_choice import SamplerName
 from datamodules.source_format import parse_source_format
 from datamodules.table_schema import TableSchema
 from lightning_modules.encoders.model_resolution import DEFAULT_MODEL

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datamodules.conversions import ConversionName
 from datamodules.dataset_catalog import CATALOG, DatasetName
 from datamodules.distillation import DistillTarget
-from datamodules.embedding_datamodule import EmbeddingDataModule, SamplerName
+from datamodules.embedding_datamodule import EmbeddingDataModule
 from datamodules.noisy_text_dataset import NoiseName
+from datamodules.sampler_choice import SamplerName
 from lightning_modules.encoders.model_resolution import DEFAULT_MODEL
 
 

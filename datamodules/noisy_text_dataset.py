@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import numpy as np
 from torch.utils.data import Dataset
 
 from datamodules.batch_formats import BatchFormat
+from datamodules.source_format import describe_source
 from datamodules.text_dataset import TextDataset
 
 NoiseName = Literal["token_deletion"]
@@ -24,6 +25,27 @@ def check_deletion_ratio(deletion_ratio: float) -> None:
     """Raise a ``ValueError`` unless ``deletion_ratio`` lies in [0, 1)."""
     if not 0.0 <= deletion_ratio < 1.0:
         raise ValueError(f"deletion_ratio={deletion_ratio}: expected a fraction of words to delete in [0, 1)")
+
+
+def check_noise(noise: str | None, deletion_ratio: float, train_format: BatchFormat, description: str) -> None:
+    """Refuse an unknown noise, noise on rows that are not single sentences, or a bad deletion ratio.
+
+    Args:
+        noise: The DataModule's ``noise`` option.
+        deletion_ratio: Fraction of words deleted.
+        train_format: Format of the training rows after conversion.
+        description: The data, as named in the error.
+    """
+    if noise is None:
+        return
+    if noise not in get_args(NoiseName):
+        raise ValueError(f"noise={noise!r} is unknown; expected None or one of {list(get_args(NoiseName))}")
+    if train_format is not BatchFormat.SINGLE:
+        raise ValueError(
+            f"noise={noise!r} needs single-sentence training rows (TSDAE), but {description} "
+            f"gives {describe_source(train_format)}; set conversion to pairs_to_singles or labels_to_singles"
+        )
+    check_deletion_ratio(deletion_ratio)
 
 
 def delete_tokens(text: str, deletion_ratio: float, rng: np.random.Generator) -> str:
