@@ -79,20 +79,6 @@ def test_noise_is_redrawn_every_epoch_from_seed_epoch_and_row(make):
         assert torch.equal(ours.features[0]["input_ids"], theirs.features[0]["input_ids"])
 
 
-@pytest.fixture
-def encode_calls(monkeypatch):
-    """Counts the teacher forward passes (HFEncoder.encode calls)."""
-    calls = []
-    original = HFEncoder.encode
-
-    def counting(self, sentences, batch_size=64):
-        calls.append(len(sentences))
-        return original(self, sentences, batch_size)
-
-    monkeypatch.setattr(HFEncoder, "encode", counting)
-    return calls
-
-
 def test_distilled_embeddings_are_computed_once_and_served_as_labels(make, tiny_model_dir, tmp_path, encode_calls):
     options = {
         "conversion": "pairs_to_singles",

@@ -8,20 +8,6 @@ from lightning_modules.encoders.hf_encoder import HFEncoder
 TEXTS = ["A man plays a guitar.", "Two dogs run in a field.", "A man plays a guitar."]
 
 
-@pytest.fixture
-def encode_calls(monkeypatch):
-    """Counts the teacher forward passes (HFEncoder.encode calls)."""
-    calls = []
-    original = HFEncoder.encode
-
-    def counting(self, sentences, batch_size=64):
-        calls.append(len(sentences))
-        return original(self, sentences, batch_size)
-
-    monkeypatch.setattr(HFEncoder, "encode", counting)
-    return calls
-
-
 def test_embeddings_are_the_teachers_and_are_computed_once(tiny_model_dir, tmp_path, encode_calls):
     teacher = TeacherEmbeddings(str(tiny_model_dir), str(tmp_path), max_seq_length=32)
     first = teacher.embed(TEXTS)

@@ -13,6 +13,7 @@ from sentence_transformers import SentenceTransformer
 
 from experiments.cli import CONFIG_DIR, main
 from lightning_modules.encoders.hf_encoder import HFEncoder
+from tests.experiments.short_fit import short_fit
 
 EXAMPLE_CONFIGS = sorted(p for p in CONFIG_DIR.glob("*.yaml") if p.name != "defaults.yaml")
 
@@ -58,15 +59,7 @@ def test_every_config_parses(config: Path, capsys) -> None:
 @pytest.mark.parametrize("config", EXAMPLE_CONFIGS, ids=lambda p: p.stem)
 def test_example_config_fast_dev_run(config: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    limits = [
-        "--trainer.max_steps",
-        "2",
-        "--trainer.limit_val_batches",
-        "2",
-        "--trainer.val_check_interval",
-        "2",
-    ]
-    assert main(fit_args(config, tiny_model_dir, run_dir, *limits)) == 0
+    assert main(fit_args(config, tiny_model_dir, run_dir, *short_fit(2))) == 0
     assert (run_dir / "config.yaml").is_file()
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["global_step"] == 2
@@ -80,16 +73,7 @@ def test_example_config_fast_dev_run(config: Path, tiny_model_dir: Path, tmp_pat
 def test_quickstart_run_directory_is_complete(tiny_model_dir: Path, tmp_path: Path, data_dir: Path) -> None:
     run_dir = tmp_path / "run"
     args = fit_args(CONFIG_DIR / "quickstart.yaml", tiny_model_dir, run_dir)
-    args += [
-        "--trainer.max_steps",
-        "4",
-        "--trainer.limit_val_batches",
-        "2",
-        "--trainer.val_check_interval",
-        "2",
-        "--trainer.log_every_n_steps",
-        "1",
-    ]
+    args += short_fit(4, val_every=2)
     args += ["--evaluation.tasks", "[STSBenchmark]", "--evaluation.before_fit", "false", "--autocast", "off"]
     assert main(args) == 0
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -120,14 +104,7 @@ def test_same_config_and_seed_give_the_same_numbers(tiny_model_dir: Path, tmp_pa
     for name in ("a", "b"):
         run_dir = tmp_path / name
         args = fit_args(CONFIG_DIR / "quickstart.yaml", tiny_model_dir, run_dir)
-        args += [
-            "--trainer.max_steps",
-            "3",
-            "--trainer.limit_val_batches",
-            "2",
-            "--trainer.val_check_interval",
-            "3",
-        ]
+        args += short_fit(3)
         assert main(args) == 0
         results.append(json.loads((run_dir / "metrics.json").read_text())["val"])
     assert results[0] == results[1]

@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 
 from experiments.cli import CONFIG_DIR, main
 from lightning_modules.losses import LOSSES
+from tests.experiments.short_fit import short_fit
 
 # Loss class name -> (config in configs/loss/, config in configs/data/, extra CLI overrides). Overrides are
 # formatted with {dim} (the tiny model's embedding size), {tiny} (its directory) and {cache} (a teacher cache).
@@ -71,14 +72,7 @@ def test_loss_trains_from_the_cli(loss_name: str, tiny_model_dir: Path, data_dir
         str(data_dir),
         "--run_dir",
         str(run_dir),
-        "--trainer.max_steps",
-        "2",
-        "--trainer.limit_val_batches",
-        "2",
-        "--trainer.val_check_interval",
-        "2",
-        "--trainer.log_every_n_steps",
-        "1",
+        *short_fit(2),
         "--evaluation.tasks",
         "[]",
         "--wandb.mode",
