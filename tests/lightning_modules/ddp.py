@@ -20,6 +20,9 @@ def _entry(rank: int, world_size: int, port: int, fn: Callable[..., None], args:
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size)
     try:
         fn(rank, *args)
+        # A rank that tears gloo down while its peer still has traffic in flight can abort the process
+        # ("terminate called without an active exception"): meet first, then destroy.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -51,6 +52,10 @@ def _worker(rank: int, out_dir: str) -> None:
         # DDP averages the parameter gradients over ranks.
         encoder = DistributedDataParallel(_encoder())
         torch.save(_loss_and_grads(encoder, make_loss(True), local), Path(out_dir) / f"{name}-{rank}.pt")
+        # Retire each DDP wrapper on every rank before the next one starts: gloo aborts the process if a
+        # reducer is torn down while its peer still talks to it.
+        dist.barrier()
+        del encoder
 
 
 @pytest.fixture(scope="module")
