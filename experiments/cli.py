@@ -13,6 +13,7 @@ from jsonargparse import Namespace
 from pytorch_lightning import LightningModule, Trainer
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 import lightning_modules.losses  # noqa: F401 - registers every loss so configs can name it by class name
 from datamodules.embedding_datamodule import EmbeddingDataModule
@@ -87,6 +88,13 @@ class LosslabCLI(LightningCLI):
             raise LosslabSetupError(
                 f"run directory {run_dir} already holds a finished run (metrics.json); choose another --run_dir"
             )
+        strategy = cfg.trainer.strategy
+        if isinstance(strategy, str) and any(kind in strategy for kind in ("spawn", "fork", "notebook")):
+            raise LosslabSetupError(
+                f"--trainer.strategy {strategy} is not supported: its worker processes do not hand the training "
+                "history and step count back to the process that writes the run directory; use --trainer.strategy "
+                "ddp (Lightning launches one process per device)"
+            )
         cfg.trainer.default_root_dir = str(run_dir)
         cfg.trainer.precision = resolve_precision(cfg.autocast, cfg.trainer.precision, cfg.trainer.accelerator)
 
@@ -125,13 +133,18 @@ class LosslabCLI(LightningCLI):
         """Validate the data, then evaluate the untrained encoder for the before/after table."""
         self._setup_data("fit")
         self.finalizer = RunFinalizer(Path(self._cfg.run_dir), self._cfg.evaluation)
+        # Under DDP, Lightning relaunches this command once per further device: only rank 0 evaluates.
+        if rank_zero_only.rank != 0:
+            return
         try:
             self.finalizer.before_fit(self.model)
         except (ValueError, FileNotFoundError) as err:
             raise LosslabSetupError(str(err)) from err
 
     def after_fit(self) -> None:
-        """Export the best weights, run the test tasks, write ``metrics.json``."""
+        """Export the best weights, run the test tasks, write ``metrics.json`` (on global rank 0)."""
+        if not self.trainer.is_global_zero:
+            return
         self.finalizer.after_fit(self.trainer, self.model)
 
 

@@ -71,7 +71,8 @@ def build_wandb_logger(settings: WandbSettings, run_dir: Path, config: dict[str,
     Returns:
         A logger bound to a fresh run (a previous run in this process is finished first).
     """
-    if settings.mode == "disabled":
+    # Under DDP, Lightning relaunches the command per further device: one W&B run, from rank 0.
+    if settings.mode == "disabled" or rank_zero_only.rank != 0:
         return None
     try:
         import wandb

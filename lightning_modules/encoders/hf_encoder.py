@@ -50,6 +50,10 @@ class HFEncoder(nn.Module):
         self.transformer = AutoModel.from_pretrained(resolved)
         # from_pretrained returns eval mode and Lightning keeps submodule modes: train explicitly (dropout on).
         self.transformer.train()
+        # Pooling reads the hidden states, never the pooler head: frozen, its weights stay as loaded (and
+        # exported) and DDP does not wait for gradients that never come.
+        if getattr(self.transformer, "pooler", None) is not None:
+            self.transformer.pooler.requires_grad_(False)
         self.tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(resolved)
 
     @property

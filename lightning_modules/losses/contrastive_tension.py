@@ -34,7 +34,9 @@ class SecondEncoderMixin:
         """
         # Assigning a Module registers it as a submodule, so its weights train with the loss's parameters.
         self.copy_encoder = copy.deepcopy(encoder)
-        self.copy_encoder.requires_grad_(not self.freeze_copy)
+        # The copy trains exactly the parameters the encoder trains (not, e.g., its frozen pooler head).
+        if self.freeze_copy:
+            self.copy_encoder.requires_grad_(False)
 
     def embedding_passes(self, encoder: HFEncoder, batch: TokenizedBatch) -> list[EmbeddingPass]:
         """Column 1 (or the single column) through the copy, column 2 (or the same) through ``encoder``."""

@@ -25,6 +25,8 @@ class GradientCachedLoss(WrapperLoss):
             (MultipleNegativesRankingLoss, batch triplet losses, MatryoshkaLoss over those, ...) or that
             declares its forward passes (``embedding_passes``, e.g. ContrastiveTensionLossInBatchNegatives).
         mini_batch_size: Sequences per forward pass.
+        defer_gradient_sync: Accumulate each parameter's gradient once per step, as DistributedDataParallel
+            requires; ``None`` (default) decides by whether a multi-rank process group is initialised.
 
     Inputs:
         Those of the wrapped loss (``accepts`` and ``sampling`` are the wrapped loss's).
@@ -42,10 +44,12 @@ class GradientCachedLoss(WrapperLoss):
         {class_path: lightning_modules.losses.batch_all_triplet.BatchAllTripletLoss}, mini_batch_size: 16}}``
     """
 
-    def __init__(self, loss: EmbeddingLoss, mini_batch_size: int = 32) -> None:
+    def __init__(
+        self, loss: EmbeddingLoss, mini_batch_size: int = 32, defer_gradient_sync: bool | None = None
+    ) -> None:
         super().__init__(loss)
         self.mini_batch_size = mini_batch_size
-        self._cache = GradientCache(mini_batch_size)
+        self._cache = GradientCache(mini_batch_size, defer_gradient_sync)
 
     def training_loss(self, encoder: HFEncoder, batch: TokenizedBatch) -> LossOutput:
         """The wrapped loss, with the batch embedded in mini-batches and gradients cached."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from torch import Tensor
+from torch import Tensor, nn
 
 from datamodules.batch_formats import TokenizedBatch
 from lightning_modules.losses.base import EmbeddingLoss
@@ -22,11 +21,12 @@ class EmbeddingPass:
     """One embedding column and the module that embeds it.
 
     Attributes:
-        encode: Maps tokenizer features to ``(B, D)`` embeddings (the encoder, or a second encoder).
+        encode: The module that maps tokenizer features to ``(B, D)`` embeddings (the encoder, or a second
+            encoder); gradient caching needs its parameters.
         features: The column's tokenizer output.
     """
 
-    encode: Callable[[Features], Tensor]
+    encode: nn.Module
     features: Features
 
 

@@ -16,10 +16,14 @@ sentence-transformers, the loss is not back-propagated chunk by chunk during the
 (e.g. the ``B x B`` similarity matrix) lives until the backward pass, which is negligible next to encoder
 activations for batches up to tens of thousands.
 
-Limitation: under DistributedDataParallel every replayed mini-batch's backward would trigger DDP's
-gradient synchronisation, which expects one backward per step; sentence-transformers wraps the replay in
-``no_sync`` for this. Gradient caching is therefore single-process for now (``gather_across_devices``
-losses work with it only without DDP's gradient hooks, e.g. under plain ``torch.distributed``).
+Under DistributedDataParallel the parameters' gradients must be accumulated exactly once per backward
+pass, because DDP's reducer all-reduces each parameter when its gradient is accumulated. With
+``defer_gradient_sync`` (the default whenever a multi-rank process group is initialised), every replayed
+mini-batch but the last of each encoder computes its parameter gradients with ``torch.autograd.grad``
+(which runs no accumulation hooks) into a buffer; the buffer is added to ``.grad`` and the last
+mini-batches are back-propagated in one call, so each parameter is accumulated, and synchronised, once.
+This costs one gradient-sized buffer per encoder (sentence-transformers instead re-enters DDP's forward
+under ``no_sync``, which is not possible when DDP wraps the whole LightningModule).
 """
 
 from __future__ import annotations
@@ -31,10 +35,11 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.utils.checkpoint import get_device_states, set_device_states
 
 from datamodules.batch_formats import TokenizedBatch
+from lightning_modules.distributed import is_distributed
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
 from lightning_modules.strategies.embedding_passes import EmbeddingPass, Features, embedding_passes
 
@@ -97,12 +102,16 @@ class GradientCache:
 
     Args:
         mini_batch_size: Sequences per forward pass; bounds activation memory independently of the batch.
+        defer_gradient_sync: Accumulate each parameter's gradient once per backward pass (needed under
+            DDP, see the module docstring); ``None`` (default) enables it when a process group with more
+            than one rank is initialised.
     """
 
-    def __init__(self, mini_batch_size: int) -> None:
+    def __init__(self, mini_batch_size: int, defer_gradient_sync: bool | None = None) -> None:
         if mini_batch_size < 1:
             raise ValueError(f"mini_batch_size must be >= 1, got {mini_batch_size}")
         self.mini_batch_size = mini_batch_size
+        self.defer_gradient_sync = defer_gradient_sync
 
     def __call__(self, loss: EmbeddingLoss, encoder: HFEncoder, batch: TokenizedBatch) -> LossOutput:
         """Gradient-cached equivalent of ``loss.training_loss(encoder, batch)`` for a pure in-batch loss.
@@ -128,39 +137,77 @@ class GradientCache:
         Returns:
             The loss and its statistics. Outside grad mode (validation) a plain loss value.
         """
-        chunks = [split_features(p.features, self.mini_batch_size) for p in passes]
         device_type = next(iter(passes[0].features.values())).device.type
         autocast = _AutocastState.capture(device_type)
-        states: list[list[RandContext]] = []
+        replays: list[_PassReplay] = []
         columns: list[Tensor] = []
         with torch.no_grad():
-            for p, column_chunks in zip(passes, chunks, strict=True):
-                column_states: list[RandContext] = []
+            for p in passes:
+                chunks = split_features(p.features, self.mini_batch_size)
+                states: list[RandContext] = []
                 embeddings: list[Tensor] = []
-                for mb in column_chunks:
-                    column_states.append(RandContext(*mb.values()))
+                for mb in chunks:
+                    states.append(RandContext(*mb.values()))
                     embeddings.append(p.encode(mb))
-                states.append(column_states)
+                replays.append(_PassReplay(p.encode, chunks, states))
                 columns.append(torch.cat(embeddings))
         if not torch.is_grad_enabled():
             return compute_loss(columns)
+        defer = is_distributed() if self.defer_gradient_sync is None else self.defer_gradient_sync
         leaves = [c.detach().requires_grad_() for c in columns]
-        for p, column_chunks, column_states, leaf in zip(passes, chunks, states, leaves, strict=True):
-            leaf.register_hook(partial(_replay, p.encode, column_chunks, column_states, autocast))
+        # One hook for all columns, called once every column's gradient is known: the replay must see
+        # them all to tell which mini-batch is the last one of each encoder.
+        torch.autograd.graph.register_multi_grad_hook(leaves, partial(_replay, replays, autocast, defer), mode="all")
         return compute_loss(leaves)
 
 
+@dataclass(frozen=True)
+class _PassReplay:
+    """What the backward pass needs to re-embed one column: its encoder, mini-batches and RNG states."""
+
+    encode: nn.Module
+    chunks: list[Features]
+    states: list[RandContext]
+
+
 def _replay(
-    encode: Callable[[Features], Tensor],
-    chunks: list[Features],
-    states: list[RandContext],
-    autocast: _AutocastState,
-    grad: Tensor,
+    replays: list[_PassReplay], autocast: _AutocastState, defer_sync: bool, grads: Sequence[Tensor | None]
 ) -> None:
-    """Hook on a column's detached embeddings: re-embed each mini-batch with a graph, push ``grad`` through it."""
+    """Re-embed every mini-batch with a graph and push the loss's gradient through it.
+
+    Without ``defer_sync`` each mini-batch is back-propagated at once (one mini-batch alive at a time).
+    With it, see the module docstring: the last mini-batch of each encoder is kept for one final joint
+    backward call, after the others' parameter gradients were added to ``.grad``.
+    """
+    last_of_encoder = {id(r.encode): (i, len(r.chunks) - 1) for i, r in enumerate(replays) if grads[i] is not None}
+    buffers: dict[nn.Parameter, Tensor] = {}
+    finals: list[tuple[Tensor, Tensor]] = []
     with torch.enable_grad():
-        for mb, state, mb_grad in zip(chunks, states, grad.split([_rows(mb) for mb in chunks]), strict=True):
-            with state, autocast.context():
-                embeddings = encode(mb)
-            if embeddings.requires_grad:  # False for a frozen encoder
-                embeddings.backward(mb_grad.to(embeddings.dtype))
+        for i, (replay, grad) in enumerate(zip(replays, grads, strict=True)):
+            if grad is None:  # the loss does not depend on this column
+                continue
+            mb_grads = grad.split([_rows(mb) for mb in replay.chunks])
+            for j, (mb, state, mb_grad) in enumerate(zip(replay.chunks, replay.states, mb_grads, strict=True)):
+                with state, autocast.context():
+                    embeddings = replay.encode(mb)
+                if not embeddings.requires_grad:  # a frozen encoder
+                    continue
+                mb_grad = mb_grad.to(embeddings.dtype)
+                if not defer_sync:
+                    embeddings.backward(mb_grad)
+                elif last_of_encoder[id(replay.encode)] == (i, j):
+                    finals.append((embeddings, mb_grad))
+                else:
+                    _accumulate(replay.encode, embeddings, mb_grad, buffers)
+        for param, buffer in buffers.items():
+            param.grad = buffer if param.grad is None else param.grad.add_(buffer)
+        if finals:
+            torch.autograd.backward([e for e, _ in finals], [g for _, g in finals])
+
+
+def _accumulate(module: nn.Module, embeddings: Tensor, grad: Tensor, buffers: dict[nn.Parameter, Tensor]) -> None:
+    """Add the parameter gradients of ``embeddings`` (seeded with ``grad``) to ``buffers``, not to ``.grad``."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    for param, param_grad in zip(params, torch.autograd.grad(embeddings, params, grad, allow_unused=True), strict=True):
+        if param_grad is not None:
+            buffers[param] = param_grad if param not in buffers else buffers[param].add_(param_grad)

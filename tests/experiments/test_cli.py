@@ -126,8 +126,9 @@ def test_two_fits_in_one_process_log_two_wandb_runs(tiny_model_dir: Path, tmp_pa
             "BatchHardTripletLoss cannot train on scored_pair",
         ),
         (["--data.init_args.data_dir", "/nonexistent/data"], "/nonexistent/data"),
+        (["--trainer.strategy", "ddp_spawn"], "--trainer.strategy ddp_spawn is not supported"),
     ],
-    ids=["incompatible-loss-and-data", "missing-data-dir"],
+    ids=["incompatible-loss-and-data", "missing-data-dir", "spawning-strategy"],
 )
 def test_setup_errors_are_one_line_and_write_nothing(
     extra: list[str], expected: str, tiny_model_dir: Path, tmp_path: Path, capsys

@@ -102,9 +102,11 @@ def test_bind_encoder_copies_the_encoder_and_both_train_unless_frozen(
     assert all((g is None) == freeze_copy for g in copy_grads)
 
 
-def test_gradient_cached_in_batch_loss_equals_uncached(encoder):
+@pytest.mark.parametrize("defer_gradient_sync", [False, True])
+def test_gradient_cached_in_batch_loss_equals_uncached(encoder, defer_gradient_sync):
     loss = ContrastiveTensionLossInBatchNegatives()
-    cached = GradientCachedLoss(loss, mini_batch_size=5)
+    # Deferred: both encoders' mini-batches go through one joint final backward call.
+    cached = GradientCachedLoss(loss, mini_batch_size=5, defer_gradient_sync=defer_gradient_sync)
     cached.bind_encoder(encoder)  # the wrapper passes the encoder on
     batch = text_batch(encoder, BatchFormat.SINGLE, 5)
     params = [*encoder.parameters(), *loss.copy_encoder.parameters(), loss.logit_scale]

@@ -73,6 +73,7 @@ def _assert_same(a: Result, b: Result) -> None:
 def _cached_runners(loss: EmbeddingLoss, mini: int) -> dict[str, Callable]:
     runners = {
         "strategy": lambda enc, batch: GradientCache(mini)(loss, enc, batch),
+        "deferred_sync": lambda enc, batch: GradientCache(mini, defer_gradient_sync=True)(loss, enc, batch),
         "wrapper": lambda enc, batch: GradientCachedLoss(loss, mini).training_loss(enc, batch),
     }
     if type(loss) is MultipleNegativesRankingLoss:
@@ -102,6 +103,25 @@ def test_mini_batches_equal_uncached_loss_on_the_same_forward_passes(encoder, lo
     expected = _run(encoder, uncached)
     for run in _cached_runners(loss, MINI).values():
         _assert_same(_run(encoder, lambda run=run: run(encoder, batch)), expected)
+
+
+@pytest.mark.parametrize(("defer", "expected_calls"), [(False, 3 * -(-BATCH // MINI)), (True, 1)])
+def test_deferred_sync_accumulates_each_parameter_once(encoder, defer, expected_calls):
+    # DDP all-reduces a parameter when its gradient is accumulated: that must happen once per backward.
+    loss, batch = _batches(encoder)["mnrl-triplet"]
+    calls: dict[int, int] = {}
+    params = [p for p in encoder.parameters() if p.requires_grad]
+    handles = [
+        p.register_post_accumulate_grad_hook(lambda p: calls.__setitem__(id(p), calls.get(id(p), 0) + 1))
+        for p in params
+    ]
+    try:
+        GradientCache(MINI, defer_gradient_sync=defer)(loss, encoder, batch).loss.backward()
+    finally:
+        for handle in handles:
+            handle.remove()
+    assert sorted(calls) == sorted(id(p) for p in params)
+    assert set(calls.values()) == {expected_calls}
 
 
 def test_dropout_makes_the_comparison_meaningful(encoder):
