@@ -25,17 +25,18 @@ from lightning_modules.miners import TripletMiner, count_valid_triplets
 class BatchTripletLoss(EmbeddingLoss):
     """Base class of the losses that mine triplets inside a labelled batch.
 
-    The pairwise distance matrix is computed once (in float32 at least, outside autocast); a
-    :class:`~lightning_modules.miners.TripletMiner` picks ``(anchor, positive, negative)`` indices
-    under ``no_grad``; the loss is a reduction of ``d(a, p)`` and ``d(a, n)`` at those indices, so
-    gradients reach exactly the mined distances. Subclasses choose the miner and override
-    :meth:`reduce` (default: mean hinge ``relu(d(a, p) - d(a, n) + margin)``).
+    The pairwise distance matrix is computed once (in float32 at least, outside autocast). By default
+    (:meth:`loss_and_statistics`) a :class:`~lightning_modules.miners.TripletMiner` picks
+    ``(anchor, positive, negative)`` indices under ``no_grad`` and the loss is a reduction of ``d(a, p)``
+    and ``d(a, n)`` at those indices, so gradients reach exactly the mined distances. Subclasses choose
+    the miner and override :meth:`reduce` (default: mean hinge ``relu(d(a, p) - d(a, n) + margin)``), or
+    override :meth:`loss_and_statistics` altogether (batch-all, which never lists its triplets).
 
     A batch without any valid triplet (one class, or no class with two examples) gives a zero loss
     that still belongs to the graph, with zero gradients.
 
     Args:
-        miner: Selects the triplets.
+        miner: Selects the triplets; ``None`` for subclasses that override :meth:`loss_and_statistics`.
         distance_metric: ``euclidean``, ``squared_euclidean``, ``cosine`` (1 - cosine similarity) or
             ``manhattan``.
         margin: Hinge margin (>= 0).
@@ -49,7 +50,7 @@ class BatchTripletLoss(EmbeddingLoss):
 
     def __init__(
         self,
-        miner: TripletMiner,
+        miner: TripletMiner | None,
         distance_metric: str = "euclidean",
         margin: float = 5.0,
         gather_across_devices: bool = False,
@@ -78,16 +79,31 @@ class BatchTripletLoss(EmbeddingLoss):
             if x.dtype in (torch.float16, torch.bfloat16):
                 x = x.float()
             distances = self.distance.pairwise(x, x)
+        loss, stats = self.loss_and_statistics(distances, labels)
+        stats["valid_triplets"] = count_valid_triplets(labels).float()
+        return LossOutput(loss, stats)
+
+    def loss_and_statistics(self, distances: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """Mine triplets, reduce their distances and describe them.
+
+        Args:
+            distances: ``(B, B)`` differentiable pairwise distances of the (gathered) batch.
+            labels: ``(B,)`` class ids.
+
+        Returns:
+            The loss (0, still in the graph, when nothing is mined) and its statistics, including
+            ``mined_triplets``.
+        """
+        assert self.miner is not None, f"{type(self).__name__} must override loss_and_statistics"
         anchors, positives, negatives = self.miner(distances, labels)
         pos_distances, neg_distances = distances[anchors, positives], distances[anchors, negatives]
         if anchors.numel() == 0:
-            loss = (x * 0.0).sum()
+            loss = (distances * 0.0).sum()
         else:
             loss = self.reduce(pos_distances, neg_distances)
         stats = triplet_statistics(pos_distances, neg_distances, self.margin)
-        stats["valid_triplets"] = count_valid_triplets(labels).float()
-        stats["mined_triplets"] = torch.tensor(float(anchors.numel()), device=x.device)
-        return LossOutput(loss, stats)
+        stats["mined_triplets"] = torch.tensor(float(anchors.numel()), device=distances.device)
+        return loss, stats
 
     def extra_repr(self) -> str:
         """Constructor arguments shown by ``repr``."""

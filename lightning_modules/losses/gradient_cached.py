@@ -44,9 +44,7 @@ class GradientCachedLoss(WrapperLoss):
         {class_path: lightning_modules.losses.batch_all_triplet.BatchAllTripletLoss}, mini_batch_size: 16}}``
     """
 
-    def __init__(
-        self, loss: EmbeddingLoss, mini_batch_size: int = 32, defer_gradient_sync: bool | None = None
-    ) -> None:
+    def __init__(self, loss: EmbeddingLoss, mini_batch_size: int = 32, defer_gradient_sync: bool | None = None) -> None:
         super().__init__(loss)
         self.mini_batch_size = mini_batch_size
         self._cache = GradientCache(mini_batch_size, defer_gradient_sync)

@@ -31,16 +31,21 @@ def triplet_statistics(pos_distances: Tensor, neg_distances: Tensor, margin: flo
         active triplets); all zero when there is no triplet.
     """
     d_ap, d_an = pos_distances.detach().float(), neg_distances.detach().float()
-    every = torch.ones_like(d_ap, dtype=torch.bool)
     violation = d_ap - d_an + margin
-    active = violation > 0
-    hard = d_an < d_ap
-    return {
-        "active_fraction": masked_mean(active.float(), every),
-        "hard_fraction": masked_mean(hard.float(), every),
-        "semi_hard_fraction": masked_mean((active & ~hard).float(), every),
-        "easy_fraction": masked_mean((~active).float(), every),
-        "mean_pos_distance": masked_mean(d_ap, every),
-        "mean_neg_distance": masked_mean(d_an, every),
-        "mean_violation": masked_mean(violation, active),
-    }
+    active, hard = violation > 0, d_an < d_ap
+    # One stacked reduction instead of one per statistic: the losses compute these every step.
+    sums = torch.stack([active, hard, active & ~hard, ~active]).sum(1, dtype=d_ap.dtype)
+    sums = torch.cat([sums, torch.stack([d_ap, d_an]).sum(1), violation.clamp(min=0).sum().unsqueeze(0)])
+    counts = torch.full_like(sums, float(d_ap.numel()))
+    counts[-1] = sums[0]  # the mean violation is over the active triplets
+    means = torch.where(counts > 0, sums / counts.clamp(min=1), 0.0)
+    names = (
+        "active_fraction",
+        "hard_fraction",
+        "semi_hard_fraction",
+        "easy_fraction",
+        "mean_pos_distance",
+        "mean_neg_distance",
+        "mean_violation",
+    )
+    return dict(zip(names, means.unbind(), strict=True))

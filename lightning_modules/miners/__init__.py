@@ -1,6 +1,5 @@
 """Triplet miners: index selection under ``no_grad``, shared by the batch triplet losses."""
 
-from lightning_modules.miners.all_triplets_miner import AllTripletsMiner
 from lightning_modules.miners.base import TripletMiner, Triplets
 from lightning_modules.miners.hardest_triplet_miner import HardestTripletMiner
 from lightning_modules.miners.semi_hard_triplet_miner import SemiHardTripletMiner
@@ -11,7 +10,6 @@ from lightning_modules.miners.triplet_masks import (
 )
 
 __all__ = [
-    "AllTripletsMiner",
     "HardestTripletMiner",
     "SemiHardTripletMiner",
     "TripletMiner",

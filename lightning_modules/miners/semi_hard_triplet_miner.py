@@ -20,13 +20,21 @@ class SemiHardTripletMiner(TripletMiner):
     """
 
     def mine(self, distances: Tensor, labels: Tensor) -> Triplets:
-        """Select the semi-hard negative of every positive pair."""
+        """Select the semi-hard negative of every positive pair.
+
+        Each anchor's negatives are sorted once by distance; a binary search then finds, for each of its
+        positives, the first negative farther than the positive: ``O(B^2 log B)`` time and ``O(B^2)``
+        memory, instead of comparing every positive pair with every negative.
+        """
         negative = negative_pair_mask(labels)
+        n_negatives = negative.sum(1)
+        # Non-negatives sort last (+inf); the stable sort keeps ties in index order, as argmin would.
+        sorted_distances, order = distances.masked_fill(~negative, math.inf).sort(dim=1, stable=True)
+        first_farther = torch.searchsorted(sorted_distances, distances.contiguous(), right=True)
         anchors, positives = positive_pair_mask(labels).nonzero(as_tuple=True)
-        keep = negative[anchors].any(1)
+        keep = n_negatives[anchors] > 0
         anchors, positives = anchors[keep], positives[keep]
-        rows, negative = distances[anchors], negative[anchors]
-        farther = negative & (rows > distances[anchors, positives].unsqueeze(1))
-        nearest_farther = rows.masked_fill(~farther, math.inf).argmin(1)
-        farthest = rows.masked_fill(~negative, -math.inf).argmax(1)
-        return anchors, positives, torch.where(farther.any(1), nearest_farther, farthest)
+        rank = first_farther[anchors, positives]
+        # No negative is farther than the positive: fall back to the farthest negative.
+        rank = torch.where(rank < n_negatives[anchors], rank, n_negatives[anchors] - 1)
+        return anchors, positives, order[anchors, rank]

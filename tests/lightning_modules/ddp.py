@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -20,8 +21,10 @@ def _entry(rank: int, world_size: int, port: int, fn: Callable[..., None], args:
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size)
     try:
         fn(rank, *args)
-        # A rank that tears gloo down while its peer still has traffic in flight can abort the process
-        # ("terminate called without an active exception"): meet first, then destroy.
+        # DDP wrappers sit in reference cycles: collect them while the process group still exists, or their
+        # reducers are torn down after it, at interpreter exit, which can abort the process ("terminate
+        # called without an active exception"). Then meet, so no peer still has traffic in flight.
+        gc.collect()
         dist.barrier()
     finally:
         dist.destroy_process_group()

@@ -118,4 +118,6 @@ def test_cached_loss_under_ddp_matches_single_process(case, ddp_results, tiny_mo
         # DDP averaged the ranks' gradients: every rank holds the single-process gradient.
         assert grads.keys() == expected_grads.keys()
         for name, expected in expected_grads.items():
-            torch.testing.assert_close(grads[name], expected, rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}")
+            torch.testing.assert_close(
+                grads[name], expected, rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}"
+            )
