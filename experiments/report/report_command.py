@@ -13,6 +13,7 @@ from experiments.report.leaderboard_formats import to_csv, to_html, to_latex, to
 from experiments.report.plots import plot_loss_statistics, plot_task_bars, plot_validation_curves
 from experiments.report.provenance import provenance_markdown
 from experiments.report.results_loader import load_results
+from experiments.report.wandb_report import publish_report
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs-dir", default="runs", help="root of grid run directories, for a spec (default runs/)")
     parser.add_argument("--output", default=None, help="report directory (default reports/<grid>)")
     parser.add_argument("--primary", default=None, help="ranking column: a task, 'average' or the val metric")
+    parser.add_argument(
+        "--wandb",
+        choices=["offline", "online", "disabled"],
+        default="offline",
+        help="mirror the leaderboard table, plots and report directory to W&B in the grid's group "
+        "(offline: under RUNS_DIR/_report, upload with `wandb sync`; default offline)",
+    )
+    parser.add_argument("--wandb-project", default="losslab", help="W&B project of the grid's runs (default losslab)")
     return parser
 
 
@@ -55,7 +64,8 @@ def main(argv: list[str]) -> int:
         f"# {title}\n\nRanked by {board.primary}; mean ± std over seeds "
         "(sample std); best of each column in bold.\n\n" + to_markdown(board),
     )
-    atomic_write_text(output / "leaderboard.csv", to_csv(board))
+    leaderboard_csv = to_csv(board)
+    atomic_write_text(output / "leaderboard.csv", leaderboard_csv)
     atomic_write_text(output / "leaderboard.tex", to_latex(board))
     atomic_write_text(output / "leaderboard.html", to_html(board, title))
     written = [output / f"leaderboard.{ext}" for ext in ("md", "csv", "tex", "html")]
@@ -65,4 +75,7 @@ def main(argv: list[str]) -> int:
     atomic_write_text(output / "PROVENANCE.md", provenance_markdown(["losslab", "report", *argv], runs_dir, results))
     print(to_markdown(board))
     print(f"{len(results)} runs, {len(board.rows)} configurations -> {output}/ ({len(written) + 1} files)")
+    wandb_run = publish_report(name, leaderboard_csv, output, args.wandb, args.wandb_project, runs_dir / "_report")
+    if wandb_run is not None:
+        print(f"W&B ({args.wandb}, group {name}): {wandb_run}")
     return 0

@@ -31,7 +31,7 @@ def runs_dir(tmp_path: Path) -> Path:
 
 def test_report_writes_tables_plots_and_provenance(runs_dir: Path, tmp_path: Path, capsys) -> None:
     output = tmp_path / "reports" / "g"
-    assert main(["report", str(runs_dir), "--output", str(output)]) == 0
+    assert main(["report", str(runs_dir), "--output", str(output), "--wandb", "disabled"]) == 0
     assert "| 1 | hard | 2 | **81.50 ± 0.71** |" in capsys.readouterr().out
     assert "**81.50 ± 0.71**" in (output / "leaderboard.md").read_text()
     rows = list(csv.DictReader(io.StringIO((output / "leaderboard.csv").read_text())))
@@ -42,7 +42,7 @@ def test_report_writes_tables_plots_and_provenance(runs_dir: Path, tmp_path: Pat
         assert (output / f"{stem}.png").read_bytes().startswith(b"\x89PNG")
         assert "<svg" in (output / f"{stem}.svg").read_text()
     provenance = (output / "PROVENANCE.md").read_text()
-    assert f"`losslab report {runs_dir} --output {output}`" in provenance
+    assert f"`losslab report {runs_dir} --output {output} --wandb disabled`" in provenance
     assert str(git_commit(Path(__file__).parent) or "unknown") in provenance
     assert "4 finished runs" in provenance
 
@@ -50,3 +50,18 @@ def test_report_writes_tables_plots_and_provenance(runs_dir: Path, tmp_path: Pat
 def test_report_of_an_empty_directory_is_an_error(tmp_path: Path, capsys) -> None:
     assert main(["report", str(tmp_path), "--output", str(tmp_path / "out")]) == 2
     assert "losslab report: error:" in capsys.readouterr().err
+
+
+def test_report_is_mirrored_to_an_offline_wandb_run(runs_dir: Path, tmp_path: Path, capsys) -> None:
+    output = tmp_path / "reports" / "g"
+    assert main(["report", str(runs_dir), "--output", str(output), "--wandb", "offline"]) == 0
+    (run,) = (runs_dir / "_report" / "wandb").glob("offline-run-*")
+    assert f"W&B (offline, group g): {run}" in capsys.readouterr().out
+    media = run / "files" / "media"
+    (table,) = (media / "table").glob("leaderboard_*.table.json")
+    assert '"hard"' in table.read_text() and '"all"' in table.read_text()
+    assert {p.name.rsplit("_", 2)[0] for p in (media / "images" / "plots").glob("*.png")} == set(PLOTS)
+    # The mirror's own files are not mistaken for a run of the grid on the next report.
+    assert main(["report", str(runs_dir), "--output", str(output), "--wandb", "disabled"]) == 0
+    assert "4 runs, 2 configurations" in capsys.readouterr().out
+    assert len(list((runs_dir / "_report" / "wandb").glob("offline-run-*"))) == 1
