@@ -1,9 +1,10 @@
 """Time and peak memory of the batch triplet losses, ours vs sentence-transformers, on the same embeddings.
 
-Every measurement (loss value + backward to the embeddings) runs in a fresh process so peak memory is
-that of the loss alone: peak resident set growth on CPU, peak allocated memory on CUDA. The two
-implementations alternate for each configuration. Batches hold ``B`` random 384-d embeddings with
-``labels`` classes of equal size.
+A step is the loss value plus its backward pass to the embeddings. Times are medians over steps of the
+two implementations alternating in one process (at least ``--seconds`` per configuration). Peak memory
+is measured for one step in a fresh process per implementation, so it is that of the loss alone: peak
+resident set growth on CPU, peak allocated memory on CUDA. Batches hold ``B`` random 384-d embeddings
+with ``labels`` classes of equal size.
 
     python benchmarks/loss_kernels.py --batch-sizes 128 512 1024 --labels 2 32
 """
@@ -15,12 +16,15 @@ import multiprocessing as mp
 import resource
 import statistics
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 LOSSES = ("BatchAllTripletLoss", "BatchHardTripletLoss", "BatchSemiHardTripletLoss", "BatchHardSoftMarginTripletLoss")
 COLUMNS = ("loss", "B", "labels", "ours s", "ST s", "speed-up", "ours MiB", "ST MiB")
 
 
-def _measure(impl: str, loss_name: str, batch_size: int, n_labels: int, repeats: int, queue: mp.Queue) -> None:
+def _setup(impl: str, loss_name: str, batch_size: int, n_labels: int) -> tuple[Callable[[], None], str]:
+    """A function running one loss step (value + backward) on fixed embeddings, and the device."""
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -30,52 +34,83 @@ def _measure(impl: str, loss_name: str, batch_size: int, n_labels: int, repeats:
     if impl == "ours":
         import lightning_modules.losses as ours
 
-        loss = getattr(ours, loss_name)()
+        ours_loss = getattr(ours, loss_name)()
 
-        def compute(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            return loss([x], y).loss
+        def compute(x: torch.Tensor) -> torch.Tensor:
+            return ours_loss([x], labels).loss
     else:
         from sentence_transformers.sentence_transformer import losses as st
 
-        loss = getattr(st, loss_name)(None)
+        st_loss = getattr(st, loss_name)(None)
 
-        def compute(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            return loss.compute_loss_from_embeddings([x], y)
+        def compute(x: torch.Tensor) -> torch.Tensor:
+            return st_loss.compute_loss_from_embeddings([x], labels)
 
-    def step() -> float:
-        x = embeddings.clone().requires_grad_()
+    def step() -> None:
+        compute(embeddings.clone().requires_grad_()).backward()
         if device == "cuda":
             torch.cuda.synchronize()
-        start = time.perf_counter()
-        compute(x, labels).backward()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        return time.perf_counter() - start
 
-    # Warm up on a small batch (kernel and thread-pool initialisation), then measure the peak of one step.
-    compute(embeddings[:8].clone().requires_grad_(), labels[:8]).backward()
-    baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return step, device
+
+
+def _peak_rss_kb() -> int:
+    """This process's resident-set high-water mark in KiB.
+
+    ``VmHWM`` where available: ``ru_maxrss`` also counts the parent's peak at fork time on Linux, which
+    would hide the peak of a step smaller than the benchmark's own earlier steps.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _peak_memory(impl: str, loss_name: str, batch_size: int, n_labels: int, queue: mp.Queue) -> None:
+    """Peak memory growth of one step, after a warm-up step on the same shapes (fresh process)."""
+    import torch
+
+    step, device = _setup(impl, loss_name, min(batch_size, 8), n_labels)
+    step()  # lazy initialisation of kernels and thread pools
+    step, device = _setup(impl, loss_name, batch_size, n_labels)
+    baseline_kb = _peak_rss_kb()
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
         start_bytes = torch.cuda.memory_allocated()
-    times = [step()]
+    step()
     if device == "cuda":
-        peak_mb = (torch.cuda.max_memory_allocated() - start_bytes) / 2**20
+        queue.put((torch.cuda.max_memory_allocated() - start_bytes) / 2**20)
     else:
-        peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline_kb) / 1024
-    times += [step() for _ in range(repeats - 1)]
-    queue.put((device, statistics.median(times), peak_mb))
+        queue.put((_peak_rss_kb() - baseline_kb) / 1024)
 
 
-def measure(impl: str, loss_name: str, batch_size: int, n_labels: int, repeats: int) -> tuple[str, float, float]:
-    """One implementation on one configuration, in a fresh process: (device, median seconds, peak MiB)."""
+def peak_memory(impl: str, loss_name: str, batch_size: int, n_labels: int) -> float:
+    """Peak memory growth (MiB) of one step of one implementation, measured in a fresh process."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_measure, args=(impl, loss_name, batch_size, n_labels, repeats, queue))
+    proc = ctx.Process(target=_peak_memory, args=(impl, loss_name, batch_size, n_labels, queue))
     proc.start()
     result = queue.get()
     proc.join()
     return result
+
+
+def alternating_times(loss_name: str, batch_size: int, n_labels: int, min_seconds: float) -> tuple[str, float, float]:
+    """Median step time of ours and of sentence-transformers, the two alternating step by step."""
+    ours, device = _setup("ours", loss_name, batch_size, n_labels)
+    reference, _ = _setup("st", loss_name, batch_size, n_labels)
+    ours()
+    reference()
+    times: dict[Callable[[], None], list[float]] = {ours: [], reference: []}
+    started = time.perf_counter()
+    while min(len(t) for t in times.values()) < 3 or time.perf_counter() - started < min_seconds:
+        for step, timings in times.items():
+            start = time.perf_counter()
+            step()
+            timings.append(time.perf_counter() - start)
+    return device, statistics.median(times[ours]), statistics.median(times[reference])
 
 
 def main() -> None:
@@ -83,7 +118,7 @@ def main() -> None:
     parser.add_argument("--losses", nargs="+", default=list(LOSSES), choices=LOSSES)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 512, 1024])
     parser.add_argument("--labels", type=int, nargs="+", default=[2, 32])
-    parser.add_argument("--repeats", type=int, default=3, help="timed steps per measurement (median reported)")
+    parser.add_argument("--seconds", type=float, default=2.0, help="time each configuration for at least this long")
     args = parser.parse_args()
     print("| " + " | ".join(COLUMNS) + " |")
     print("|" + "---|" * len(COLUMNS))
@@ -91,8 +126,9 @@ def main() -> None:
     for loss_name in args.losses:
         for batch_size in args.batch_sizes:
             for n_labels in args.labels:
-                device, ours_s, ours_mb = measure("ours", loss_name, batch_size, n_labels, args.repeats)
-                _, st_s, st_mb = measure("st", loss_name, batch_size, n_labels, args.repeats)
+                device, ours_s, st_s = alternating_times(loss_name, batch_size, n_labels, args.seconds)
+                ours_mb = peak_memory("ours", loss_name, batch_size, n_labels)
+                st_mb = peak_memory("st", loss_name, batch_size, n_labels)
                 row = (
                     loss_name,
                     str(batch_size),

@@ -18,8 +18,8 @@ class HardestTripletMiner(TripletMiner):
 
     def mine(self, distances: Tensor, labels: Tensor) -> Triplets:
         """Pick ``argmax_p d(a, p)`` and ``argmin_n d(a, n)`` for every anchor that has both."""
-        positive, negative = positive_pair_mask(labels), negative_pair_mask(labels)
-        anchors = (positive.any(1) & negative.any(1)).nonzero(as_tuple=True)[0]
-        hardest_positive = distances.masked_fill(~positive, -math.inf).argmax(1)
-        hardest_negative = distances.masked_fill(~negative, math.inf).argmin(1)
+        farthest, hardest_positive = distances.masked_fill(~positive_pair_mask(labels), -math.inf).max(1)
+        closest, hardest_negative = distances.masked_fill(~negative_pair_mask(labels), math.inf).min(1)
+        # An anchor without a positive (or a negative) keeps the fill value -inf (+inf).
+        anchors = (farthest.isfinite() & closest.isfinite()).nonzero(as_tuple=True)[0]
         return anchors, hardest_positive[anchors], hardest_negative[anchors]

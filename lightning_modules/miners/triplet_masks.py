@@ -18,6 +18,9 @@ def negative_pair_mask(labels: Tensor) -> Tensor:
 
 
 def count_valid_triplets(labels: Tensor) -> Tensor:
-    """Number of valid triplets (``label(a) == label(p) != label(n)``, ``a != p``), without building them."""
-    same = (labels.unsqueeze(0) == labels.unsqueeze(1)).sum(1)
-    return ((same - 1) * (labels.numel() - same)).sum()
+    """Number of valid triplets (``label(a) == label(p) != label(n)``, ``a != p``), from the class sizes.
+
+    A class of ``n`` examples contributes ``n (n - 1)`` ordered positive pairs, each with ``B - n`` negatives.
+    """
+    counts = torch.unique(labels, return_counts=True)[1]
+    return (counts * (counts - 1) * (labels.numel() - counts)).sum()

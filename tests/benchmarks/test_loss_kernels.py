@@ -15,10 +15,11 @@ loss_kernels = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(loss_kernels)
 
 
-@pytest.mark.parametrize("impl", ["ours", "st"])
 @pytest.mark.parametrize("loss_name", loss_kernels.LOSSES)
-def test_measurement_runs(impl, loss_name):
-    results: queue.Queue = queue.Queue()
-    loss_kernels._measure(impl, loss_name, 16, 2, 2, results)
-    device, seconds, _ = results.get_nowait()
-    assert device in ("cpu", "cuda") and math.isfinite(seconds) and seconds > 0
+def test_measurements_run(loss_name):
+    device, ours, reference = loss_kernels.alternating_times(loss_name, 16, 2, min_seconds=0.0)
+    assert device in ("cpu", "cuda") and all(math.isfinite(s) and s > 0 for s in (ours, reference))
+    for impl in ("ours", "st"):
+        results: queue.Queue = queue.Queue()
+        loss_kernels._peak_memory(impl, loss_name, 16, 2, results)
+        assert math.isfinite(results.get_nowait())
