@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -81,6 +82,13 @@ class BatchTripletLoss(EmbeddingLoss):
             distances = self.distance.pairwise(x, x)
         loss, stats = self.loss_and_statistics(distances, labels)
         stats["valid_triplets"] = count_valid_triplets(labels).float()
+        if stats["valid_triplets"] == 0:
+            # A constant message: Python's default filter then shows it once, not once per batch.
+            warnings.warn(
+                f"{type(self).__name__}: a batch holds no valid triplet (it needs two classes, one of them with "
+                "two examples); its loss is 0. P x K batches (the 'pk' sampler) always hold valid triplets.",
+                stacklevel=1,
+            )
         return LossOutput(loss, stats)
 
     def loss_and_statistics(self, distances: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:

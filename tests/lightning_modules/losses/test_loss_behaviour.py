@@ -84,6 +84,7 @@ def test_stats_are_detached_finite_scalars_and_format_accepted(name):
         assert value.ndim == 0 and not value.requires_grad and torch.isfinite(value), key
 
 
+@pytest.mark.filterwarnings("ignore:.*no valid triplet")  # checked below, in the no-valid-triplet test
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_batch_of_one_is_finite(name):
     factory, fmt = LOSSES[name]
@@ -102,7 +103,9 @@ def test_batch_of_one_is_finite(name):
 )
 def test_batch_without_valid_triplet_gives_zero_loss_and_zero_grads(cls, distance_metric, labels):
     embeddings = [torch.randn(labels.numel(), DIM, dtype=torch.float64)]
-    out, (grad,) = _grads(cls(distance_metric=distance_metric), embeddings, labels)
+    with pytest.warns(UserWarning, match="no valid triplet") as caught:
+        out, (grad,) = _grads(cls(distance_metric=distance_metric), embeddings, labels)
+    assert len(caught) == 1
     assert out.loss.item() == 0.0
     assert torch.equal(grad, torch.zeros_like(grad))
     assert out.stats["valid_triplets"] == 0 and out.stats["mined_triplets"] == 0
