@@ -15,8 +15,9 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import resource
 import time
+
+from fresh_process import peak_rss_kb, run_in_fresh_process
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -48,7 +49,7 @@ def _step(model: str, batch_size: int, mini_batch_size: int | None, max_seq_leng
     batch = pairs(batch_size)
     loss.training_loss(encoder, pairs(2)).loss.backward()  # warm-up: lazy initialisation of kernels/threads
     encoder.zero_grad(set_to_none=True)
-    baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    baseline_kb = peak_rss_kb()
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
         start_bytes = torch.cuda.memory_allocated()
@@ -58,19 +59,13 @@ def _step(model: str, batch_size: int, mini_batch_size: int | None, max_seq_leng
     if device == "cuda":
         peak_mb = (torch.cuda.max_memory_allocated() - start_bytes) / 2**20
     else:
-        peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline_kb) / 1024
+        peak_mb = (peak_rss_kb() - baseline_kb) / 1024
     queue.put((device, peak_mb, seconds))
 
 
 def measure(model: str, batch_size: int, mini_batch_size: int | None, max_seq_length: int) -> tuple:
     """Run one training step in a fresh process; return (device, peak memory growth in MiB, seconds)."""
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_step, args=(model, batch_size, mini_batch_size, max_seq_length, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
+    return run_in_fresh_process(_step, model, batch_size, mini_batch_size, max_seq_length)
 
 
 def main() -> None:

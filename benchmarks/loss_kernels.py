@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import resource
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
+
+from fresh_process import peak_rss_kb, run_in_fresh_process
 
 LOSSES = ("BatchAllTripletLoss", "BatchHardTripletLoss", "BatchSemiHardTripletLoss", "BatchHardSoftMarginTripletLoss")
 COLUMNS = ("loss", "B", "labels", "ours s", "ST s", "speed-up", "ours MiB", "ST MiB")
@@ -54,20 +54,6 @@ def _setup(impl: str, loss_name: str, batch_size: int, n_labels: int) -> tuple[C
     return step, device
 
 
-def _peak_rss_kb() -> int:
-    """This process's resident-set high-water mark in KiB.
-
-    ``VmHWM`` where available: ``ru_maxrss`` also counts the parent's peak at fork time on Linux, which
-    would hide the peak of a step smaller than the benchmark's own earlier steps.
-    """
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
 def _peak_memory(impl: str, loss_name: str, batch_size: int, n_labels: int, queue: mp.Queue) -> None:
     """Peak memory growth of one step, after a warm-up step on the same shapes (fresh process)."""
     import torch
@@ -75,7 +61,7 @@ def _peak_memory(impl: str, loss_name: str, batch_size: int, n_labels: int, queu
     step, device = _setup(impl, loss_name, min(batch_size, 8), n_labels)
     step()  # lazy initialisation of kernels and thread pools
     step, device = _setup(impl, loss_name, batch_size, n_labels)
-    baseline_kb = _peak_rss_kb()
+    baseline_kb = peak_rss_kb()
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
         start_bytes = torch.cuda.memory_allocated()
@@ -83,18 +69,12 @@ def _peak_memory(impl: str, loss_name: str, batch_size: int, n_labels: int, queu
     if device == "cuda":
         queue.put((torch.cuda.max_memory_allocated() - start_bytes) / 2**20)
     else:
-        queue.put((_peak_rss_kb() - baseline_kb) / 1024)
+        queue.put((peak_rss_kb() - baseline_kb) / 1024)
 
 
 def peak_memory(impl: str, loss_name: str, batch_size: int, n_labels: int) -> float:
     """Peak memory growth (MiB) of one step of one implementation, measured in a fresh process."""
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_peak_memory, args=(impl, loss_name, batch_size, n_labels, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
+    return run_in_fresh_process(_peak_memory, impl, loss_name, batch_size, n_labels)
 
 
 def alternating_times(loss_name: str, batch_size: int, n_labels: int, min_seconds: float) -> tuple[str, float, float]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import importlib.util
 import math
 import queue
+import sys
 
 import pytest
 
 from tests.conftest import PROJECT_ROOT
 
+# The benchmarks run as scripts, importing their shared helper from their own directory.
+sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
 _spec = importlib.util.spec_from_file_location("loss_kernels", PROJECT_ROOT / "benchmarks" / "loss_kernels.py")
 loss_kernels = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(loss_kernels)
