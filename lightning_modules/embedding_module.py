@@ -75,9 +75,20 @@ class EmbeddingLitModule(pl.LightningModule):
         out = self.loss.training_loss(self.encoder, batch)
         batch_size = len(batch)
         self.log("train/loss", out.loss.detach().float(), prog_bar=True, batch_size=batch_size)
-        for name, value in out.stats.items():
-            self.log(f"train/loss/{name}", value.detach().float(), batch_size=batch_size)
+        if self._logs_this_step():
+            for name, value in out.stats.items():
+                self.log(f"train/loss/{name}", value.detach().float(), batch_size=batch_size)
         return out.loss
+
+    def _logs_this_step(self) -> bool:
+        """Whether Lightning writes step metrics now (every ``log_every_n_steps``).
+
+        Step-level values logged on other steps are discarded, so losses whose statistics are computed on
+        access cost nothing there. Lightning exposes the decision only on its logger connector; without it
+        (no trainer, another Lightning version) every step counts as a logging step.
+        """
+        connector = getattr(self._trainer, "_logger_connector", None)
+        return bool(getattr(connector, "should_update_logs", True))
 
     def on_validation_epoch_start(self) -> None:
         """Start collecting validation embeddings."""

@@ -35,7 +35,9 @@ class SquaredEuclideanDistance(Distance):
     def pairwise(self, x: Tensor, y: Tensor) -> Tensor:
         """``||x||^2 - 2 x.y + ||y||^2``, clamped at 0 against rounding."""
         dot = x @ y.T
-        return (x.pow(2).sum(1, keepdim=True) - 2.0 * dot + y.pow(2).sum(1).unsqueeze(0)).clamp(min=0.0)
+        x_norms = x.pow(2).sum(1, keepdim=True)
+        y_norms = x_norms.T if y is x else y.pow(2).sum(1).unsqueeze(0)  # a batch against itself: once
+        return (x_norms - 2.0 * dot + y_norms).clamp(min=0.0)
 
     def paired(self, x: Tensor, y: Tensor) -> Tensor:
         """Row-wise squared L2 distance."""

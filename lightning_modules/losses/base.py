@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from torch import Tensor, nn
@@ -14,18 +13,30 @@ if TYPE_CHECKING:
     from lightning_modules.encoders.hf_encoder import HFEncoder
 
 
-@dataclass
+Statistics = dict[str, Tensor]
+
+
 class LossOutput:
     """A loss value plus detached per-batch statistics.
 
-    Attributes:
+    Args:
         loss: The scalar to minimise (carries the graph).
         stats: Detached scalars describing the batch (fraction of active triplets, in-batch accuracy,
-            ...); the LightningModule logs them as ``train/loss/<name>``.
+            ...), which the LightningModule logs as ``train/loss/<name>``; or a function computing them,
+            called on first access only. The module reads them on logging steps only, so a function
+            spares their cost on the other steps.
     """
 
-    loss: Tensor
-    stats: dict[str, Tensor] = field(default_factory=dict)
+    def __init__(self, loss: Tensor, stats: Statistics | Callable[[], Statistics] | None = None) -> None:
+        self.loss = loss
+        self._stats = {} if stats is None else stats
+
+    @property
+    def stats(self) -> Statistics:
+        """The statistics (computed now if they were given as a function)."""
+        if callable(self._stats):
+            self._stats = self._stats()
+        return self._stats
 
 
 class EmbeddingLoss(nn.Module):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lightning_modules.losses.base import Statistics
 from lightning_modules.losses.batch_triplet import BatchTripletLoss
 from lightning_modules.miners import count_valid_triplets, negative_pair_mask, positive_pair_mask
 
@@ -63,7 +65,7 @@ class BatchAllTripletLoss(BatchTripletLoss):
     ) -> None:
         super().__init__(None, distance_metric, margin, gather_across_devices)
 
-    def loss_and_statistics(self, distances: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def loss_and_statistics(self, distances: Tensor, labels: Tensor) -> tuple[Tensor, Callable[[], Statistics]]:
         """The batch-all loss without listing the triplets (see :func:`active_triplet_weights`)."""
         summary = active_triplet_weights(distances, labels, self.margin)
         # Value: the hinge sum as accumulated over the triplets; gradient: d(sum)/d(distances) = weights
@@ -72,21 +74,24 @@ class BatchAllTripletLoss(BatchTripletLoss):
         hinge_sum = graph - graph.detach() + summary.violation_sum
         # sentence-transformers divides by the number of positive losses plus 1e-16.
         loss = hinge_sum / (summary.active + 1e-16)
-        valid = count_valid_triplets(labels).float()
-        pos, neg = positive_pair_mask(labels), negative_pair_mask(labels)
-        d = distances.detach().float()
-        stats = {
-            "active_fraction": _ratio(summary.active, valid),
-            "hard_fraction": _ratio(summary.hard, valid),
-            "semi_hard_fraction": _ratio(summary.active - summary.hard, valid),
-            "easy_fraction": _ratio(valid - summary.active, valid),
-            # Every positive pair (a, p) appears in one triplet per negative of a, and vice versa.
-            "mean_pos_distance": _ratio((d * pos * neg.sum(1, keepdim=True)).sum(), valid),
-            "mean_neg_distance": _ratio((d * neg * pos.sum(1, keepdim=True)).sum(), valid),
-            "mean_violation": _ratio(summary.violation_sum, summary.active),
-            "mined_triplets": valid,
-        }
-        return loss, stats
+        return loss, lambda: _statistics(summary, distances.detach().float(), labels)
+
+
+def _statistics(summary: TripletSummary, d: Tensor, labels: Tensor) -> Statistics:
+    """The FaceNet categories and mean distances over all valid triplets, from the summary."""
+    valid = count_valid_triplets(labels).float()
+    pos, neg = positive_pair_mask(labels), negative_pair_mask(labels)
+    return {
+        "active_fraction": _ratio(summary.active, valid),
+        "hard_fraction": _ratio(summary.hard, valid),
+        "semi_hard_fraction": _ratio(summary.active - summary.hard, valid),
+        "easy_fraction": _ratio(valid - summary.active, valid),
+        # Every positive pair (a, p) appears in one triplet per negative of a, and vice versa.
+        "mean_pos_distance": _ratio((d * pos * neg.sum(1, keepdim=True)).sum(), valid),
+        "mean_neg_distance": _ratio((d * neg * pos.sum(1, keepdim=True)).sum(), valid),
+        "mean_violation": _ratio(summary.violation_sum, summary.active),
+        "mined_triplets": valid,
+    }
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 import torch
@@ -12,7 +12,7 @@ from torch import Tensor
 
 from datamodules.batch_formats import BatchFormat, BatchSampling
 from lightning_modules.distributed import all_gather_with_grad
-from lightning_modules.losses.base import EmbeddingLoss, LossOutput
+from lightning_modules.losses.base import EmbeddingLoss, LossOutput, Statistics
 from lightning_modules.losses.input_checks import (
     check_columns,
     check_labels,
@@ -80,18 +80,18 @@ class BatchTripletLoss(EmbeddingLoss):
             if x.dtype in (torch.float16, torch.bfloat16):
                 x = x.float()
             distances = self.distance.pairwise(x, x)
-        loss, stats = self.loss_and_statistics(distances, labels)
-        stats["valid_triplets"] = count_valid_triplets(labels).float()
-        if stats["valid_triplets"] == 0:
+        loss, statistics = self.loss_and_statistics(distances, labels)
+        valid = count_valid_triplets(labels).float()
+        if valid == 0:
             # A constant message: Python's default filter then shows it once, not once per batch.
             warnings.warn(
                 f"{type(self).__name__}: a batch holds no valid triplet (it needs two classes, one of them with "
                 "two examples); its loss is 0. P x K batches (the 'pk' sampler) always hold valid triplets.",
                 stacklevel=1,
             )
-        return LossOutput(loss, stats)
+        return LossOutput(loss, lambda: {**statistics(), "valid_triplets": valid})
 
-    def loss_and_statistics(self, distances: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def loss_and_statistics(self, distances: Tensor, labels: Tensor) -> tuple[Tensor, Callable[[], Statistics]]:
         """Mine triplets, reduce their distances and describe them.
 
         Args:
@@ -99,8 +99,8 @@ class BatchTripletLoss(EmbeddingLoss):
             labels: ``(B,)`` class ids.
 
         Returns:
-            The loss (0, still in the graph, when nothing is mined) and its statistics, including
-            ``mined_triplets``.
+            The loss (0, still in the graph, when nothing is mined) and a function computing its
+            statistics, including ``mined_triplets`` (called only when they are logged).
         """
         assert self.miner is not None, f"{type(self).__name__} must override loss_and_statistics"
         anchors, positives, negatives = self.miner(distances, labels)
@@ -109,9 +109,8 @@ class BatchTripletLoss(EmbeddingLoss):
             loss = (distances * 0.0).sum()
         else:
             loss = self.reduce(pos_distances, neg_distances)
-        stats = triplet_statistics(pos_distances, neg_distances, self.margin)
-        stats["mined_triplets"] = torch.tensor(float(anchors.numel()), device=distances.device)
-        return loss, stats
+        mined = torch.tensor(float(anchors.numel()), device=distances.device)
+        return loss, lambda: {**triplet_statistics(pos_distances, neg_distances, self.margin), "mined_triplets": mined}
 
     def extra_repr(self) -> str:
         """Constructor arguments shown by ``repr``."""
