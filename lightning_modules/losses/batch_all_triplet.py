@@ -12,6 +12,7 @@ from torch import Tensor
 
 from lightning_modules.losses.base import Statistics
 from lightning_modules.losses.batch_triplet import BatchTripletLoss
+from lightning_modules.losses.triplet_statistics import safe_ratio
 from lightning_modules.miners import count_valid_triplets, negative_pair_mask, positive_pair_mask
 
 
@@ -82,14 +83,14 @@ def _statistics(summary: TripletSummary, d: Tensor, labels: Tensor) -> Statistic
     valid = count_valid_triplets(labels).float()
     pos, neg = positive_pair_mask(labels), negative_pair_mask(labels)
     return {
-        "active_fraction": _ratio(summary.active, valid),
-        "hard_fraction": _ratio(summary.hard, valid),
-        "semi_hard_fraction": _ratio(summary.active - summary.hard, valid),
-        "easy_fraction": _ratio(valid - summary.active, valid),
+        "active_fraction": safe_ratio(summary.active, valid),
+        "hard_fraction": safe_ratio(summary.hard, valid),
+        "semi_hard_fraction": safe_ratio(summary.active - summary.hard, valid),
+        "easy_fraction": safe_ratio(valid - summary.active, valid),
         # Every positive pair (a, p) appears in one triplet per negative of a, and vice versa.
-        "mean_pos_distance": _ratio((d * pos * neg.sum(1, keepdim=True)).sum(), valid),
-        "mean_neg_distance": _ratio((d * neg * pos.sum(1, keepdim=True)).sum(), valid),
-        "mean_violation": _ratio(summary.violation_sum, summary.active),
+        "mean_pos_distance": safe_ratio((d * pos * neg.sum(1, keepdim=True)).sum(), valid),
+        "mean_neg_distance": safe_ratio((d * neg * pos.sum(1, keepdim=True)).sum(), valid),
+        "mean_violation": safe_ratio(summary.violation_sum, summary.active),
         "mined_triplets": valid,
     }
 
@@ -172,8 +173,3 @@ def active_triplet_weights(
         active=active_per_pair.sum().to(d.dtype),
         hard=hard.sum().to(d.dtype),
     )
-
-
-def _ratio(numerator: Tensor, denominator: Tensor) -> Tensor:
-    """``numerator / denominator``, 0 when the denominator is 0 (keeps logged curves NaN-free)."""
-    return torch.where(denominator > 0, numerator / denominator.clamp(min=1), numerator.new_zeros(()))

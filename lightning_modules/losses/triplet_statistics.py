@@ -6,10 +6,14 @@ import torch
 from torch import Tensor
 
 
+def safe_ratio(numerator: Tensor, denominator: Tensor) -> Tensor:
+    """``numerator / denominator`` for counts, 0 where the count is 0 (keeps logged curves NaN-free)."""
+    return torch.where(denominator > 0, numerator / denominator.clamp(min=1), 0.0)
+
+
 def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
-    """Mean of ``values[mask]``, 0 when the mask is empty (keeps logged curves NaN-free)."""
-    count = mask.sum()
-    return torch.where(count > 0, (values * mask).sum() / count.clamp(min=1), values.new_zeros(()))
+    """Mean of ``values[mask]``, 0 when the mask is empty."""
+    return safe_ratio((values * mask).sum(), mask.sum())
 
 
 @torch.no_grad()
@@ -38,7 +42,7 @@ def triplet_statistics(pos_distances: Tensor, neg_distances: Tensor, margin: flo
     sums = torch.cat([sums, torch.stack([d_ap, d_an]).sum(1), violation.clamp(min=0).sum().unsqueeze(0)])
     counts = torch.full_like(sums, float(d_ap.numel()))
     counts[-1] = sums[0]  # the mean violation is over the active triplets
-    means = torch.where(counts > 0, sums / counts.clamp(min=1), 0.0)
+    means = safe_ratio(sums, counts)
     names = (
         "active_fraction",
         "hard_fraction",
