@@ -20,11 +20,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import mteb  # noqa: E402
 from sentence_transformers import SentenceTransformer  # noqa: E402
 
+from core.model_resolution import embedded_model_path  # noqa: E402
 from experiments.evaluation.mteb_encoder import LosslabMTEBEncoder  # noqa: E402
 from experiments.evaluation.mteb_runner import evaluate_tasks  # noqa: E402
 from experiments.evaluation.task_resolver import resolve_tasks  # noqa: E402
 from lightning_modules.encoders.hf_encoder import HFEncoder  # noqa: E402
-from lightning_modules.encoders.model_resolution import embedded_model_path  # noqa: E402
 
 TASKS = ["SICK-R", "STSBenchmark"]
 Timing = tuple[float, float]  # wall seconds, CPU seconds

@@ -28,7 +28,7 @@ COLUMNS = ("batch", "uncached MiB", "cached MiB", "ratio", "vs first", "uncached
 def _step(model: str, batch_size: int, mini_batch_size: int | None, max_seq_length: int, queue: mp.Queue) -> None:
     import torch
 
-    from datamodules.batch_formats import BatchFormat, TokenizedBatch
+    from core.batch_formats import BatchFormat, TokenizedBatch
     from lightning_modules.encoders.hf_encoder import HFEncoder
     from lightning_modules.losses.cached_multiple_negatives_ranking import CachedMultipleNegativesRankingLoss
     from lightning_modules.losses.multiple_negatives_ranking import MultipleNegativesRankingLoss

@@ -75,7 +75,7 @@ def run_sentence_transformers(steps: int, precision: str) -> float:
     from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
     from transformers import TrainerCallback
 
-    from lightning_modules.encoders.model_resolution import embedded_model_path
+    from core.model_resolution import embedded_model_path
 
     class Clock(TrainerCallback):
         def __init__(self) -> None:

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from transformers import PreTrainedTokenizerBase
 
-from datamodules.batch_formats import BatchFormat, LabelKind, TokenizedBatch
+from core.batch_formats import BatchFormat, LabelKind, TokenizedBatch
 from datamodules.noisy_text_dataset import NoisyExample
 from datamodules.text_dataset import Example
 

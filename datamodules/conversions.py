@@ -14,7 +14,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from datamodules.errors import DataValidationError
 from datamodules.hard_negatives import hardest_negatives
 from datamodules.source_format import NLI, SourceFormat, describe_source
@@ -40,7 +40,7 @@ CONTRASTIVE_TENSION_POS_NEG_RATIO = 8
 class Embedder(Protocol):
     """What model-based conversions need from a teacher (``TeacherEmbeddings`` satisfies it)."""
 
-    teacher: str
+    teacher: object  # the model, named in row descriptions
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """``(len(texts), D)`` embeddings of ``texts``."""
@@ -105,7 +105,7 @@ def labels_to_hard_triplets(
     """
     hardest = hardest_negatives(teacher.embed(dataset.columns[0]), dataset.labels)
     rows = [(a, p, int(hardest[a])) for a, p, _ in _positive_and_negative(dataset, rng) if p is not None]
-    return _triplets(dataset, rows, f"labels_to_hard_triplets(teacher={teacher.teacher})")
+    return _triplets(dataset, rows, f"labels_to_hard_triplets(teacher={teacher.teacher!r})")
 
 
 def _triplets(dataset: TextDataset, rows: list[tuple[int, int, int]], what: str) -> TextDataset:

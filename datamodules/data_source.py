@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from datamodules.errors import DataValidationError
 from datamodules.source_format import NLI, SourceFormat
 from datamodules.table_schema import TableSchema

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from datamodules.data_source import DataSource
 from datamodules.source_format import NLI, SourceFormat
 from datamodules.table_schema import TableSchema

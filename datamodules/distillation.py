@@ -8,7 +8,7 @@ from typing import Literal
 
 import numpy as np
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from datamodules.conversions import distinct_texts
 from datamodules.source_format import SourceFormat, describe_source
 from datamodules.teacher_embeddings import TeacherEmbeddings
@@ -20,7 +20,7 @@ DistillTarget = Literal["embeddings", "margins"]
 def teacher_embedding_rows(sentences: TextDataset, teacher: TeacherEmbeddings) -> TextDataset:
     """Single sentences → ``(sentence, teacher embedding)`` rows (the distillation format of MSELoss)."""
     embeddings = teacher.embed(sentences.columns[0])
-    name = f"{sentences.name} -> teacher embeddings ({teacher.teacher})"
+    name = f"{sentences.name} -> teacher embeddings ({teacher.teacher!r})"
     return TextDataset(BatchFormat.DISTILLATION, [list(sentences.columns[0])], embeddings, name=name)
 
 
@@ -35,7 +35,7 @@ def teacher_margin_rows(triplets: TextDataset, teacher: TeacherEmbeddings) -> Te
     row_of = {text: row for row, text in enumerate(texts)}
     query, first, second = (embeddings[[row_of[text] for text in column]] for column in triplets.columns)
     margins = ((query * first).sum(1) - (query * second).sum(1)).astype(np.float32)
-    name = f"{triplets.name} -> teacher margins ({teacher.teacher})"
+    name = f"{triplets.name} -> teacher margins ({teacher.teacher!r})"
     return TextDataset(BatchFormat.MARGIN_TRIPLET, [list(c) for c in triplets.columns], margins, name=name)
 
 

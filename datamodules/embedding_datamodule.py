@@ -11,7 +11,9 @@ from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from datamodules.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
+from core.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
+from core.model_resolution import DEFAULT_MODEL, resolve_model_name_or_path
+from core.sentence_embedder import SentenceEmbedder
 from datamodules.collators import DenoisingCollator, TokenizingCollator
 from datamodules.conversions import ConversionName, get_conversion
 from datamodules.data_source import DataSource
@@ -31,14 +33,13 @@ from datamodules.splits import split_off
 from datamodules.table_schema import TableSchema
 from datamodules.teacher_embeddings import TeacherEmbeddings
 from datamodules.text_dataset import TextDataset
-from lightning_modules.encoders.model_resolution import DEFAULT_MODEL, resolve_model_name_or_path
 
 # Conversion applied to NLI validation/test rows so they can be evaluated (triplet accuracy).
 _NLI_EVAL_CONVERSION = "nli_to_triplets"
 
 
 class EmbeddingDataModule(pl.LightningDataModule):
-    """Serves :class:`~datamodules.batch_formats.TokenizedBatch` batches of one declared format.
+    """Serves :class:`~core.batch_formats.TokenizedBatch` batches of one declared format.
 
     Subclasses only describe their files (a :class:`DataSource`); this class reads and validates them in
     ``setup``, applies the conversion, then the teacher labels (``distill``), and builds the loaders.
@@ -70,10 +71,10 @@ class EmbeddingDataModule(pl.LightningDataModule):
         distill: Label the training rows with ``teacher``: ``embeddings`` turns single sentences into
             (sentence, teacher embedding) rows (MSELoss); ``margins`` turns triplets into (query, passage1,
             passage2, teacher margin) rows (MarginMSELoss).
-        teacher: Teacher model name or path for ``distill`` and for the negatives of ``labels_to_hard_triplets``
-            (the other-label row its embedding finds most similar to the anchor); its embeddings are computed
-            once, at setup, and cached on disk. It is not linked to the encoder: the default is the default
-            encoder model, so "hardest by the current model" means by the encoder's initial weights.
+        teacher: The model that labels rows for ``distill`` and finds the negatives of
+            ``labels_to_hard_triplets`` (any ``SentenceEmbedder``, e.g.
+            ``lightning_modules.encoders.teacher_encoder.TeacherEncoder``); its embeddings are computed once,
+            at setup, and cached on disk. Required by those options only.
         teacher_cache_dir: Cache directory of teacher embeddings; ``None`` uses ``$LOSSLAB_CACHE_DIR`` or
             ``~/.cache/losslab``.
     """
@@ -97,7 +98,7 @@ class EmbeddingDataModule(pl.LightningDataModule):
         noise: NoiseName | None = None,
         deletion_ratio: float = 0.6,
         distill: DistillTarget | None = None,
-        teacher: str = DEFAULT_MODEL,
+        teacher: SentenceEmbedder | None = None,
         teacher_cache_dir: str | None = None,
     ) -> None:
         super().__init__()
@@ -144,7 +145,14 @@ class EmbeddingDataModule(pl.LightningDataModule):
         check_noise(noise, deletion_ratio, self.train_format, self.source.description)
         self.noise = noise
         self.deletion_ratio = deletion_ratio
-        self.teacher = TeacherEmbeddings(teacher, teacher_cache_dir, max_seq_length)
+        needs_teacher = self.distillation is not None or (self.conversion is not None and self.conversion.needs_teacher)
+        if needs_teacher and teacher is None:
+            option = f"distill={distill!r}" if self.distillation is not None else f"conversion={conversion!r}"
+            raise ValueError(
+                f"{option} needs a teacher model: set teacher (YAML: teacher: {{class_path: "
+                "lightning_modules.encoders.teacher_encoder.TeacherEncoder, init_args: {model_name_or_path: ...}})"
+            )
+        self.teacher = None if teacher is None else TeacherEmbeddings(teacher, teacher_cache_dir)
         self._sampler_name = "random" if sampler == "auto" else sampler
         self.sampler_choice = f"{self._sampler_name} sampler (sampler={sampler!r}; no loss bound)"
         if self._sampler_name == "pk":
@@ -181,10 +189,10 @@ class EmbeddingDataModule(pl.LightningDataModule):
         """One line naming the data, its conversion, teacher labels, noise and training format."""
         conversion = f"conversion={self.conversion.name}" if self.conversion else ""
         if self.conversion and self.conversion.needs_teacher:
-            conversion += f" (teacher {self.teacher.teacher})"
+            conversion += f" (teacher {self.teacher.teacher!r})"
         options = [
             conversion,
-            f"distill={self.distillation.name} (teacher {self.teacher.teacher})" if self.distillation else "",
+            f"distill={self.distillation.name} (teacher {self.teacher.teacher!r})" if self.distillation else "",
             f"noise={self.noise} (deletion_ratio={self.deletion_ratio})" if self.noise else "",
         ]
         args = ", ".join([self.source.description, *filter(None, options)])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from core.model_resolution import DEFAULT_MODEL
+from core.sentence_embedder import SentenceEmbedder
 from datamodules.conversions import ConversionName
 from datamodules.dataset_catalog import CATALOG, DatasetName
 from datamodules.distillation import DistillTarget
 from datamodules.embedding_datamodule import EmbeddingDataModule
 from datamodules.noisy_text_dataset import NoiseName
 from datamodules.sampler_choice import SamplerName
-from lightning_modules.encoders.model_resolution import DEFAULT_MODEL
 
 
 class NamedDataModule(EmbeddingDataModule):
@@ -37,7 +38,10 @@ class NamedDataModule(EmbeddingDataModule):
         deletion_ratio: Probability of deleting each word under ``noise``.
         distill: ``embeddings`` (single sentences → teacher embeddings, MSELoss) or ``margins`` (triplets →
             teacher margins, MarginMSELoss).
-        teacher: Teacher model name or path for ``distill`` and the negatives of ``labels_to_hard_triplets``.
+        teacher: The model that labels rows for ``distill`` and finds the negatives of
+            ``labels_to_hard_triplets`` (any ``SentenceEmbedder``, e.g.
+            ``lightning_modules.encoders.teacher_encoder.TeacherEncoder``); its embeddings are computed once,
+            at setup, and cached on disk. Required by those options only.
         teacher_cache_dir: Cache directory of teacher embeddings (``None``: ``$LOSSLAB_CACHE_DIR`` or
             ``~/.cache/losslab``).
         tokenizer: Tokenizer name or path (linked to the encoder by the CLI).
@@ -62,7 +66,7 @@ class NamedDataModule(EmbeddingDataModule):
         noise: NoiseName | None = None,
         deletion_ratio: float = 0.6,
         distill: DistillTarget | None = None,
-        teacher: str = DEFAULT_MODEL,
+        teacher: SentenceEmbedder | None = None,
         teacher_cache_dir: str | None = None,
         tokenizer: str = DEFAULT_MODEL,
         max_seq_length: int = 256,

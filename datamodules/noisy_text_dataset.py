@@ -7,7 +7,7 @@ from typing import Literal, NamedTuple, get_args
 import numpy as np
 from torch.utils.data import Dataset
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from datamodules.source_format import describe_source
 from datamodules.text_dataset import TextDataset
 

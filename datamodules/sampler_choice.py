@@ -7,7 +7,7 @@ from typing import Literal, Protocol
 import numpy as np
 from pytorch_lightning.utilities.rank_zero import rank_zero_warn
 
-from datamodules.batch_formats import BatchFormat, BatchSampling, LabelKind
+from core.batch_formats import BatchFormat, BatchSampling, LabelKind
 from datamodules.errors import DataValidationError
 from datamodules.samplers import check_pk_batch_size
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from datamodules.batch_formats import BatchFormat, LabelKind
+from core.batch_formats import BatchFormat, LabelKind
 
 NLI: Literal["nli"] = "nli"
 NLI_COLUMNS: tuple[str, ...] = ("premise", "hypothesis")

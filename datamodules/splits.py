@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from datamodules.batch_formats import LabelKind
+from core.batch_formats import LabelKind
 from datamodules.source_format import source_label_kind
 from datamodules.text_dataset import TextDataset
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from pytorch_lightning.utilities import rank_zero_warn
 
-from datamodules.batch_formats import LabelKind
+from core.batch_formats import LabelKind
 from datamodules.errors import DataValidationError
 from datamodules.source_format import NLI, SourceFormat, describe_source, source_columns, source_label_kind
 from datamodules.table_reader import read_table

@@ -10,7 +10,7 @@ from pytorch_lightning.cli import OptimizerCallable
 from torch import Tensor
 from torch.optim.lr_scheduler import LambdaLR
 
-from datamodules.batch_formats import TokenizedBatch
+from core.batch_formats import TokenizedBatch
 from lightning_modules.encoders.hf_encoder import HFEncoder
 from lightning_modules.evaluators import Evaluator, evaluator_for
 from lightning_modules.losses.base import EmbeddingLoss
@@ -52,10 +52,8 @@ class EmbeddingLitModule(pl.LightningModule):
         self.evaluator: Evaluator | None = None
         self._val_embeddings: list[list[Tensor]] = []
         self._val_labels: list[Tensor] = []
-        bind = getattr(loss, "bind_encoder", None)
-        if callable(bind):
-            # Losses that need the encoder beyond its embeddings (a frozen copy, the tokenizer) get it here.
-            bind(encoder)
+        # Losses that need the encoder beyond its embeddings (a frozen copy, the tokenizer) get it here.
+        loss.bind_encoder(encoder)
 
     def setup(self, stage: str) -> None:
         """Choose the validation evaluator from the DataModule's declared validation format."""

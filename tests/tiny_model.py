@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, BertConfig, BertModel
 
-from lightning_modules.encoders.model_resolution import embedded_model_path
+from core.model_resolution import embedded_model_path
 
 
 def make_tiny_model(path: Path, hidden_size: int = 32, num_layers: int = 2, seed: int = 0) -> Path:

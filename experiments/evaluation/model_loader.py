@@ -9,9 +9,9 @@ from typing import Any
 
 import torch
 
+from core.model_resolution import DEFAULT_MODEL, resolve_model_name_or_path
 from experiments.evaluation.errors import CheckpointMismatchError, NotAModelError
 from lightning_modules.encoders.hf_encoder import HFEncoder
-from lightning_modules.encoders.model_resolution import DEFAULT_MODEL, resolve_model_name_or_path
 
 _ENCODER_ARGS = ("model_name_or_path", "pooling", "normalize", "max_seq_length")
 

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
-from lightning_modules.encoders.model_resolution import DEFAULT_MODEL, resolve_model_name_or_path
+from core.model_resolution import DEFAULT_MODEL, resolve_model_name_or_path
 from lightning_modules.encoders.pooling import PoolingMode, pool
 
 

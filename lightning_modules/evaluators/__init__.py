@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from lightning_modules.evaluators.base import Evaluator
 from lightning_modules.evaluators.binary_pair_evaluator import BinaryPairEvaluator
 from lightning_modules.evaluators.labeled_evaluator import LabeledEvaluator

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from torch import Tensor
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 
 
 class Evaluator:

@@ -11,7 +11,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import v_measure_score
 from torch import Tensor
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from lightning_modules.evaluators.base import Evaluator
 
 

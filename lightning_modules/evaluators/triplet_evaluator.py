@@ -8,7 +8,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from lightning_modules.distances import get_distance
 from lightning_modules.evaluators.base import Evaluator
 

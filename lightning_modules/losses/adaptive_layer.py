@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from datamodules.batch_formats import TokenizedBatch
+from core.batch_formats import TokenizedBatch
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
 from lightning_modules.losses.wrapper_loss import WrapperLoss
 from lightning_modules.strategies.embedding_passes import embedding_passes

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from torch import Tensor, nn
 
-from datamodules.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
+from core.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
 
 if TYPE_CHECKING:
     from lightning_modules.encoders.hf_encoder import HFEncoder
@@ -56,7 +56,7 @@ class EmbeddingLoss(nn.Module):
 
         Args:
             embeddings: One ``(B, D)`` tensor per text column, in the order of the batch format.
-            labels: The batch labels (see :class:`~datamodules.batch_formats.LabelKind`) or ``None``.
+            labels: The batch labels (see :class:`~core.batch_formats.LabelKind`) or ``None``.
 
         Returns:
             The scalar loss and detached statistics.
@@ -78,6 +78,16 @@ class EmbeddingLoss(nn.Module):
         """
         embeddings = [encoder(features) for features in batch.features]
         return self(embeddings, batch.labels)
+
+    def bind_encoder(self, encoder: HFEncoder) -> None:
+        """Hook called once by the LightningModule with the encoder it trains (default: nothing to do).
+
+        A loss that needs the encoder beyond the embeddings of a batch (a copy of it, its tokenizer, its
+        size for a decoder) overrides this; it must not keep the encoder as a submodule.
+
+        Args:
+            encoder: The model being trained.
+        """
 
     def check_format(self, batch_format: BatchFormat) -> None:
         """Raise a clear ``ValueError`` if this loss cannot consume ``batch_format``.

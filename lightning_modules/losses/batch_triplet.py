@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from datamodules.batch_formats import BatchFormat, BatchSampling
+from core.batch_formats import BatchFormat, BatchSampling
 from lightning_modules.distributed import all_gather_with_grad
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput, Statistics
 from lightning_modules.losses.input_checks import (

@@ -8,7 +8,7 @@ from typing import ClassVar
 import torch.nn.functional as F
 from torch import Tensor
 
-from datamodules.batch_formats import BatchFormat, BatchSampling
+from core.batch_formats import BatchFormat, BatchSampling
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
 from lightning_modules.losses.input_checks import (
     check_columns,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from torch import Tensor, nn
 
-from datamodules.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
+from core.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
 from lightning_modules.strategies.embedding_passes import EmbeddingPass
 

@@ -9,7 +9,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from datamodules.batch_formats import BatchFormat, BatchSampling
+from core.batch_formats import BatchFormat, BatchSampling
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
 from lightning_modules.losses.contrastive_tension import SecondEncoderMixin
 from lightning_modules.losses.multiple_negatives_ranking import RankingSimilarity

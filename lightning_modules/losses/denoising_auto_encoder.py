@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, ClassVar
 from torch import Tensor, nn
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
-from datamodules.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
-from lightning_modules.encoders.model_resolution import resolve_model_name_or_path
+from core.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
+from core.model_resolution import resolve_model_name_or_path
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from datamodules.batch_formats import TokenizedBatch
+from core.batch_formats import TokenizedBatch
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
 from lightning_modules.losses.wrapper_loss import WrapperLoss
 from lightning_modules.strategies.gradient_cache import GradientCache

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from datamodules.batch_formats import BatchFormat, BatchSampling
+from core.batch_formats import BatchFormat, BatchSampling
 from lightning_modules.distances import CosineSimilarity
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
 from lightning_modules.losses.input_checks import check_columns

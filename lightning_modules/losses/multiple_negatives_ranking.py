@@ -10,7 +10,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor
 
-from datamodules.batch_formats import BatchFormat, BatchSampling
+from core.batch_formats import BatchFormat, BatchSampling
 from lightning_modules.distances import get_distance
 from lightning_modules.distributed import all_gather_with_grad, is_distributed
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from torch import Tensor
 
-from datamodules.batch_formats import BatchFormat, BatchSampling
+from core.batch_formats import BatchFormat, BatchSampling
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
 from lightning_modules.strategies.embedding_passes import require_embedding_based
 
@@ -39,9 +39,7 @@ class WrapperLoss(EmbeddingLoss):
 
     def bind_encoder(self, encoder: HFEncoder) -> None:
         """Pass the encoder on to a wrapped loss that needs it."""
-        bind = getattr(self.loss, "bind_encoder", None)
-        if callable(bind):
-            bind(encoder)
+        self.loss.bind_encoder(encoder)
 
     def forward(self, embeddings: Sequence[Tensor], labels: Tensor | None) -> LossOutput:
         """The wrapped loss on already computed (final-layer) embeddings."""

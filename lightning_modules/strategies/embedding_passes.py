@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from torch import Tensor, nn
 
-from datamodules.batch_formats import TokenizedBatch
+from core.batch_formats import TokenizedBatch
 from lightning_modules.losses.base import EmbeddingLoss
 
 if TYPE_CHECKING:

@@ -38,7 +38,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.checkpoint import get_device_states, set_device_states
 
-from datamodules.batch_formats import TokenizedBatch
+from core.batch_formats import TokenizedBatch
 from lightning_modules.distributed import is_distributed
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
 from lightning_modules.strategies.embedding_passes import EmbeddingPass, Features, embedding_passes

@@ -3,7 +3,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from datamodules.batch_formats import BatchFormat, LabelKind
+from core.batch_formats import BatchFormat, LabelKind
 from datamodules.collators import DenoisingCollator, TokenizingCollator
 from datamodules.noisy_text_dataset import NoisyExample
 from datamodules.text_dataset import Example, TextDataset

@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from datamodules.conversions import CONTRASTIVE_TENSION_POS_NEG_RATIO, CONVERSIONS, ConversionName, get_conversion
 from datamodules.errors import DataValidationError
 from datamodules.source_format import NLI
 from datamodules.teacher_embeddings import TeacherEmbeddings
 from datamodules.text_dataset import TextDataset
 from lightning_modules.encoders.hf_encoder import HFEncoder
+from lightning_modules.encoders.teacher_encoder import TeacherEncoder
 
 LABELED = TextDataset(
     BatchFormat.LABELED,
@@ -43,7 +44,7 @@ def test_labels_to_triplets():
 
 
 def test_labels_to_hard_triplets_take_the_most_similar_other_label_row(tiny_model_dir, tmp_path, monkeypatch):
-    teacher = TeacherEmbeddings(str(tiny_model_dir), str(tmp_path), max_seq_length=32)
+    teacher = TeacherEmbeddings(TeacherEncoder(str(tiny_model_dir), max_seq_length=32), str(tmp_path))
     conversion = get_conversion("labels_to_hard_triplets")
     out = conversion.apply(LABELED, seed=0, teacher=teacher)
     assert out.format is BatchFormat.TRIPLET and len(out) == 12  # the single-example class has no positive

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from datamodules.distillation import get_distillation
 from datamodules.text_dataset import TextDataset
 

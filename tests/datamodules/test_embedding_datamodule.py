@@ -6,11 +6,12 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from datamodules.conversions import get_conversion
 from datamodules.local_file_datamodule import LocalFileDataModule
 from datamodules.noisy_text_dataset import delete_tokens
 from lightning_modules.encoders.hf_encoder import HFEncoder
+from lightning_modules.encoders.teacher_encoder import TeacherEncoder
 from lightning_modules.losses import DenoisingAutoEncoderLoss, MarginMSELoss, MSELoss
 
 SENTENCES = [f"sentence number {i} has {' '.join(['some'] * (i % 5))} words" for i in range(24)]
@@ -83,7 +84,7 @@ def test_distilled_embeddings_are_computed_once_and_served_as_labels(make, tiny_
     options = {
         "conversion": "pairs_to_singles",
         "distill": "embeddings",
-        "teacher": str(tiny_model_dir),
+        "teacher": TeacherEncoder(str(tiny_model_dir), max_seq_length=32),
         "teacher_cache_dir": str(tmp_path / "cache"),
     }
     for _ in range(2):
@@ -106,7 +107,7 @@ def test_distilled_margins_from_triplets(tmp_path, tiny_model_dir):
         str(path),
         "triplet",
         distill="margins",
-        teacher=str(tiny_model_dir),
+        teacher=TeacherEncoder(str(tiny_model_dir)),
         teacher_cache_dir=str(tmp_path / "cache"),
         tokenizer=str(tiny_model_dir),
         batch_size=4,
@@ -175,13 +176,13 @@ def test_resuming_a_mid_epoch_checkpoint_continues_with_exactly_the_remaining_ba
 def test_hard_triplets_are_mined_by_the_teacher_once(tmp_path, tiny_model_dir, encode_calls):
     path = tmp_path / "labeled.csv"
     path.write_text("sentence,label\n" + "".join(f"{SENTENCES[i]},{i % 3}\n" for i in range(12)))
-    options = {"teacher": str(tiny_model_dir), "teacher_cache_dir": str(tmp_path / "cache"), "seed": 3}
+    options = {"teacher": TeacherEncoder(str(tiny_model_dir)), "teacher_cache_dir": str(tmp_path / "cache"), "seed": 3}
     for _ in range(2):
         dm = LocalFileDataModule(
             str(path), "labeled", conversion="labels_to_hard_triplets", tokenizer=str(tiny_model_dir), **options
         )
         assert dm.train_format is BatchFormat.TRIPLET
-        assert f"conversion=labels_to_hard_triplets (teacher {tiny_model_dir})" in dm.describe()
+        assert f"conversion=labels_to_hard_triplets (teacher TeacherEncoder({str(tiny_model_dir)!r}))" in dm.describe()
         dm.setup("fit")
         assert encode_calls == [12]  # the second DataModule reads the cache
     rows = dm._load_split("train", dm.source.train_schema, None)

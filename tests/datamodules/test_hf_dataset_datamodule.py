@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from jsonargparse import ArgumentParser
 
-from datamodules.batch_formats import BatchFormat, TokenizedBatch
+from core.batch_formats import BatchFormat, TokenizedBatch
 from datamodules.embedding_datamodule import EmbeddingDataModule
 from datamodules.errors import DataValidationError
 from datamodules.hf_dataset_datamodule import HFDatasetDataModule

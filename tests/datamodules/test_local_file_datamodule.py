@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from jsonargparse import ArgumentParser
 
-from datamodules.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
+from core.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
 from datamodules.embedding_datamodule import EmbeddingDataModule
 from datamodules.errors import DataValidationError
 from datamodules.local_file_datamodule import LocalFileDataModule

@@ -4,7 +4,7 @@ from typing import get_args
 import pandas as pd
 import pytest
 
-from datamodules.batch_formats import BatchFormat, LabelKind, TokenizedBatch
+from core.batch_formats import BatchFormat, LabelKind, TokenizedBatch
 from datamodules.dataset_catalog import CATALOG, DatasetName
 from datamodules.named_datamodule import NamedDataModule
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from datamodules.noisy_text_dataset import NoisyTextDataset, delete_tokens
 from datamodules.text_dataset import TextDataset
 

@@ -3,7 +3,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from datamodules.splits import split_off
 from datamodules.text_dataset import TextDataset
 

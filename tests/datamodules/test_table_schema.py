@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from datamodules.errors import DataValidationError
 from datamodules.table_schema import TableSchema
 

@@ -18,7 +18,12 @@ from tests.experiments.short_fit import short_fit
 
 # Loss class name -> (config in configs/loss/, config in configs/data/, extra CLI overrides). Overrides are
 # formatted with {dim} (the tiny model's embedding size), {tiny} (its directory) and {cache} (a teacher cache).
-TEACHER = ("--data.init_args.teacher", "{tiny}", "--data.init_args.teacher_cache_dir", "{cache}")
+TEACHER = (
+    "--data.init_args.teacher.init_args.model_name_or_path",
+    "{tiny}",
+    "--data.init_args.teacher_cache_dir",
+    "{cache}",
+)
 DIMS = ("--model.loss.init_args.matryoshka_dims", "[{dim}, {half}]")
 RECIPES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "BatchAllTripletLoss": ("batch_all_triplet", "banking77", ()),

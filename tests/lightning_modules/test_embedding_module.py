@@ -12,7 +12,7 @@ from pytorch_lightning.loggers import CSVLogger
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from lightning_modules.embedding_module import EmbeddingLitModule
 from lightning_modules.encoders.hf_encoder import HFEncoder
 from lightning_modules.losses.base import LossOutput

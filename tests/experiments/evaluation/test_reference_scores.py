@@ -7,9 +7,9 @@ import pytest
 from scipy.stats import spearmanr
 from sentence_transformers import SentenceTransformer
 
+from core.model_resolution import embedded_model_path
 from experiments.evaluation.mteb_runner import run_mteb
 from lightning_modules.encoders.hf_encoder import HFEncoder
-from lightning_modules.encoders.model_resolution import embedded_model_path
 
 # Public MTEB leaderboard, sentence-transformers/all-MiniLM-L6-v2, cosine Spearman x100.
 LEADERBOARD = {"STSBenchmark": 82.03, "SICK-R": 77.58}

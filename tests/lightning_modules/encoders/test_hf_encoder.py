@@ -4,8 +4,8 @@ import pytest
 import torch
 from sentence_transformers import SentenceTransformer
 
+from core.model_resolution import embedded_model_path, resolve_model_name_or_path
 from lightning_modules.encoders.hf_encoder import HFEncoder
-from lightning_modules.encoders.model_resolution import embedded_model_path, resolve_model_name_or_path
 from lightning_modules.encoders.pooling import POOLING_MODES
 
 SENTENCES = [

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from lightning_modules.evaluators import EVALUATORS, evaluator_for
 
 

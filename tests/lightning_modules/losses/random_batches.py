@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 
 BATCH_SIZE = 12
 DIM = 8

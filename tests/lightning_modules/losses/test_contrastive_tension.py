@@ -7,7 +7,7 @@ import torch
 from sentence_transformers.sentence_transformer import losses as st
 from torch import Tensor, nn
 
-from datamodules.batch_formats import BatchFormat, BatchSampling
+from core.batch_formats import BatchFormat, BatchSampling
 from lightning_modules.encoders.hf_encoder import HFEncoder
 from lightning_modules.losses.contrastive_tension import ContrastiveTensionLoss
 from lightning_modules.losses.contrastive_tension_in_batch_negatives import (

@@ -8,7 +8,7 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer import losses as st
 from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
 
-from datamodules.batch_formats import BatchFormat, TokenizedBatch
+from core.batch_formats import BatchFormat, TokenizedBatch
 from lightning_modules.encoders.hf_encoder import HFEncoder
 from lightning_modules.losses.denoising_auto_encoder import DenoisingAutoEncoderLoss
 from tests.lightning_modules.losses.text_batches import sentences

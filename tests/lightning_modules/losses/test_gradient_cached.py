@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from lightning_modules.encoders.hf_encoder import HFEncoder
 from lightning_modules.losses.adaptive_layer import AdaptiveLayerLoss
 from lightning_modules.losses.batch_all_triplet import BatchAllTripletLoss

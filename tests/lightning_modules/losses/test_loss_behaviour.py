@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from lightning_modules.losses.angle import AnglELoss
 from lightning_modules.losses.base import EmbeddingLoss
 from lightning_modules.losses.batch_all_triplet import BatchAllTripletLoss

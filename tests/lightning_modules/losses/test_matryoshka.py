@@ -10,7 +10,7 @@ from sentence_transformers.base.losses.merged_forward import column_merging_disa
 from sentence_transformers.sentence_transformer import losses as st
 from torch import Tensor, nn
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from lightning_modules.encoders.hf_encoder import HFEncoder
 from lightning_modules.losses.cached_multiple_negatives_ranking import CachedMultipleNegativesRankingLoss
 from lightning_modules.losses.cosent import CoSENTLoss

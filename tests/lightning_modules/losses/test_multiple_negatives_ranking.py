@@ -8,7 +8,7 @@ from sentence_transformers import util
 from sentence_transformers.sentence_transformer import losses as st
 from torch import Tensor
 
-from datamodules.batch_formats import BatchFormat, BatchSampling
+from core.batch_formats import BatchFormat, BatchSampling
 from lightning_modules.losses.multiple_negatives_ranking import MultipleNegativesRankingLoss
 from lightning_modules.losses.multiple_negatives_symmetric_ranking import (
     MultipleNegativesSymmetricRankingLoss,

@@ -8,7 +8,7 @@ import pytest
 from torch import nn
 
 import lightning_modules.losses as losses_pkg
-from datamodules.batch_formats import BatchFormat, BatchSampling
+from core.batch_formats import BatchFormat, BatchSampling
 from lightning_modules.losses import LOSSES
 from lightning_modules.losses.base import EmbeddingLoss
 from lightning_modules.losses.batch_triplet import BatchTripletLoss

@@ -25,7 +25,7 @@ from sentence_transformers.sentence_transformer.losses.contrastive import Siames
 from sentence_transformers.sentence_transformer.losses.triplet import TripletDistanceMetric
 from torch import Tensor
 
-from datamodules.batch_formats import BatchFormat
+from core.batch_formats import BatchFormat
 from lightning_modules.losses.angle import AnglELoss
 from lightning_modules.losses.base import EmbeddingLoss
 from lightning_modules.losses.batch_all_triplet import BatchAllTripletLoss

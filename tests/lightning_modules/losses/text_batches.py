@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from datamodules.batch_formats import BatchFormat, TokenizedBatch
+from core.batch_formats import BatchFormat, TokenizedBatch
 from lightning_modules.encoders.hf_encoder import HFEncoder
 
 _WORDS = "river stone light garden music paper window cloud forest engine silver market".split()

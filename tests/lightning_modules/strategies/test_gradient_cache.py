@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from datamodules.batch_formats import BatchFormat, TokenizedBatch
+from core.batch_formats import BatchFormat, TokenizedBatch
 from lightning_modules.encoders.hf_encoder import HFEncoder
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
 from lightning_modules.losses.batch_all_triplet import BatchAllTripletLoss

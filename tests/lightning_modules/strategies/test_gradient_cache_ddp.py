@@ -16,7 +16,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from datamodules.batch_formats import BatchFormat, TokenizedBatch
+from core.batch_formats import BatchFormat, TokenizedBatch
 from lightning_modules.encoders.hf_encoder import HFEncoder
 from lightning_modules.losses.base import EmbeddingLoss
 from lightning_modules.losses.batch_all_triplet import BatchAllTripletLoss
