@@ -21,8 +21,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch  # noqa: E402
-
 from datamodules.named_datamodule import NamedDataModule  # noqa: E402
+
 from experiments.precision import cpu_supports_bf16  # noqa: E402
 from lightning_modules.encoders.hf_encoder import HFEncoder  # noqa: E402
 from lightning_modules.losses.cosent import CoSENTLoss  # noqa: E402

@@ -42,6 +42,7 @@ class StepClock(pl.Callback):
 
 def run_losslab(steps: int, precision: str, group_by_length: bool) -> float:
     from datamodules.named_datamodule import NamedDataModule
+
     from lightning_modules.embedding_module import EmbeddingLitModule
     from lightning_modules.encoders.hf_encoder import HFEncoder
     from lightning_modules.losses import CoSENTLoss

@@ -1,6 +1,11 @@
-"""DataModules, batch formats, samplers and conversions.
+"""DataModules, data sources, batch samplers and conversions.
 
-Import DataModules from their modules (``datamodules.named_datamodule.NamedDataModule``): this package
-imports nothing so that ``core.batch_formats`` stays importable from ``lightning_modules`` without
-cycles.
+``EmbeddingDataModule`` composes a data source (``datamodules.sources``), conversion options and batching
+options; this package never imports ``lightning_modules`` (models such as a teacher are injected).
 """
+
+from datamodules.batching_options import BatchingOptions
+from datamodules.conversion_options import ConversionOptions
+from datamodules.embedding_datamodule import EmbeddingDataModule
+
+__all__ = ["BatchingOptions", "ConversionOptions", "EmbeddingDataModule"]

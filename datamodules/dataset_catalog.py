@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from core.batch_formats import BatchFormat
-from datamodules.data_source import DataSource
 from datamodules.source_format import NLI, SourceFormat
-from datamodules.table_schema import TableSchema
 
 DatasetName = Literal["stsb", "sick", "trec", "trec_fine", "banking77", "msrp", "snli_pairs", "snli_triplets"]
 
@@ -31,11 +29,11 @@ class DatasetSpec:
         name: Its name in configs.
         format: Natural format of the training file.
         train_file: Training file, relative to the data directory.
-        val_file: Validation file, or ``None`` (then ``val_split`` applies).
+        val_file: Validation file, or ``None`` (then ``val_fraction`` applies).
         test_file: Test file, or ``None``.
         columns: Format field → file column, where they differ.
         score_range: Declared score range (scored pairs).
-        val_split: Fraction of train held out for validation when there is no ``val_file``.
+        val_fraction: Fraction of train held out for validation when there is no ``val_file``.
         val_format: Format of ``val_file`` when it differs from ``format`` (read with default columns).
     """
 
@@ -46,22 +44,8 @@ class DatasetSpec:
     test_file: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
     score_range: tuple[float, float] | None = None
-    val_split: float = 0.0
+    val_fraction: float = 0.0
     val_format: BatchFormat | None = None
-
-    def source(self, drop_duplicates: bool) -> DataSource:
-        """The :class:`DataSource` reading this dataset."""
-        schema = TableSchema(self.format, self.columns, self.score_range, drop_duplicates)
-        val_schema = None if self.val_format is None else TableSchema(self.val_format, {}, None, drop_duplicates)
-        return DataSource(
-            description=self.name,
-            train_file=self.train_file,
-            train_schema=schema,
-            val_file=self.val_file,
-            val_schema=val_schema,
-            test_file=self.test_file,
-            val_split=self.val_split,
-        )
 
 
 CATALOG: dict[str, DatasetSpec] = {
@@ -90,10 +74,12 @@ CATALOG: dict[str, DatasetSpec] = {
             None,
             "trec/test.csv",
             {"label": "coarse_label"},
-            val_split=0.1,
+            val_fraction=0.1,
         ),
-        DatasetSpec("trec_fine", BatchFormat.LABELED, "trec/train.csv", None, "trec/test.csv", val_split=0.1),
-        DatasetSpec("banking77", BatchFormat.LABELED, "banking77/train.csv", None, "banking77/test.csv", val_split=0.1),
+        DatasetSpec("trec_fine", BatchFormat.LABELED, "trec/train.csv", None, "trec/test.csv", val_fraction=0.1),
+        DatasetSpec(
+            "banking77", BatchFormat.LABELED, "banking77/train.csv", None, "banking77/test.csv", val_fraction=0.1
+        ),
         DatasetSpec("msrp", BatchFormat.BINARY_PAIR, "msrp/train.csv", "msrp/val.csv", "msrp/test.csv"),
         DatasetSpec(
             "snli_pairs",

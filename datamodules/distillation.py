@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 
 from core.batch_formats import BatchFormat
-from datamodules.conversions import distinct_texts
+from datamodules.row_conversions import distinct_texts
 from datamodules.source_format import SourceFormat, describe_source
 from datamodules.teacher_embeddings import TeacherEmbeddings
 from datamodules.text_dataset import TextDataset

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from core.errors import SetupError
 
-class DataValidationError(ValueError):
+
+class DataValidationError(SetupError):
     """A data file (or a data option) that cannot be trained on.
 
     The message names the file, the 1-based data row (header excluded), the column and what was

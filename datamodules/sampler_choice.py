@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
 from pytorch_lightning.utilities.rank_zero import rank_zero_warn
@@ -17,15 +17,6 @@ SAMPLER_FOR: dict[BatchSampling, str] = {
     BatchSampling.PK: "pk",
     BatchSampling.NO_DUPLICATES: "no_duplicates",
 }
-
-
-class SamplingLoss(Protocol):
-    """What a DataModule's ``bind_loss`` needs from a loss (``EmbeddingLoss`` satisfies it)."""
-
-    sampling: BatchSampling
-
-    def check_format(self, batch_format: BatchFormat) -> None:
-        """Raise ``ValueError`` if the loss cannot consume ``batch_format``."""
 
 
 def check_pk_labels(labels: np.ndarray, label_names: list[str] | None, name: str, samples_per_label: int) -> None:

@@ -14,7 +14,14 @@ from pytorch_lightning.utilities import rank_zero_warn
 
 from core.batch_formats import LabelKind
 from datamodules.errors import DataValidationError
-from datamodules.source_format import NLI, SourceFormat, describe_source, source_columns, source_label_kind
+from datamodules.source_format import (
+    NLI,
+    SourceFormat,
+    describe_source,
+    parse_source_format,
+    source_columns,
+    source_label_kind,
+)
 from datamodules.table_reader import read_table
 from datamodules.text_dataset import TextDataset
 
@@ -59,6 +66,22 @@ class TableSchema:
                 )
         if self.score_range is not None and not self.score_range[0] < self.score_range[1]:
             raise ValueError(f"score_range={self.score_range}: expected (low, high) with low < high")
+
+    @classmethod
+    def from_options(
+        cls,
+        format: str,
+        columns: Mapping[str, str | Sequence[str]] | None,
+        score_range: Sequence[float] | None,
+        drop_duplicates: bool,
+    ) -> TableSchema:
+        """The schema a source's YAML options describe (``format`` by name, ``score_range`` as a pair)."""
+        return cls(
+            format=parse_source_format(format),
+            columns=dict(columns or {}),
+            score_range=None if score_range is None else (float(score_range[0]), float(score_range[1])),
+            drop_duplicates=drop_duplicates,
+        )
 
     @property
     def _has_label(self) -> bool:

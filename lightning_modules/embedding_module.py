@@ -6,14 +6,17 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.cli import OptimizerCallable
+from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
+from pytorch_lightning.utilities import rank_zero_warn
 from torch import Tensor
-from torch.optim.lr_scheduler import LambdaLR
 
 from core.batch_formats import TokenizedBatch
+from core.data_contract import EmbeddingData
+from core.trainer_progress import logs_this_step
 from lightning_modules.encoders.hf_encoder import HFEncoder
 from lightning_modules.evaluators import Evaluator, evaluator_for
 from lightning_modules.losses.base import EmbeddingLoss
+from lightning_modules.warmup_schedule import WarmupSchedule
 
 
 def _adamw(params: Any) -> torch.optim.Optimizer:
@@ -28,8 +31,9 @@ class EmbeddingLitModule(pl.LightningModule):
         loss: Any :class:`~lightning_modules.losses.base.EmbeddingLoss`; its parameters (e.g. a
             classifier head) are trained with the encoder.
         optimizer: Optimizer factory (default AdamW, lr 2e-5).
-        warmup_ratio: Fraction of training steps with linear learning-rate warm-up, followed by linear
-            decay to 0 (the sentence-transformers/Hugging Face default schedule shape).
+        lr_scheduler: The learning-rate schedule, stepped per batch: a :class:`WarmupSchedule` (default:
+            10% linear warm-up, then linear decay to 0 — the sentence-transformers/Hugging Face default;
+            ``name: cosine`` for cosine decay) or any ``torch.optim.lr_scheduler`` class (``LRSchedulerCallable``).
     """
 
     def __init__(
@@ -37,18 +41,16 @@ class EmbeddingLitModule(pl.LightningModule):
         encoder: HFEncoder,
         loss: EmbeddingLoss,
         optimizer: OptimizerCallable = _adamw,
-        warmup_ratio: float = 0.1,
+        lr_scheduler: WarmupSchedule | LRSchedulerCallable = WarmupSchedule(),
     ) -> None:
         super().__init__()
-        if not 0.0 <= warmup_ratio < 1.0:
-            raise ValueError(f"warmup_ratio must be in [0, 1), got {warmup_ratio}")
         # Under the Lightning CLI this stores the YAML config of encoder/loss/optimizer (class_path + init_args),
         # so a checkpoint alone can rebuild the module; the CLI logs the full config itself.
         self.save_hyperparameters(logger=False)
         self.encoder = encoder
         self.loss = loss
         self.optimizer_factory = optimizer
-        self.warmup_ratio = warmup_ratio
+        self.lr_scheduler_factory = lr_scheduler
         self.evaluator: Evaluator | None = None
         self._val_embeddings: list[list[Tensor]] = []
         self._val_labels: list[Tensor] = []
@@ -56,9 +58,23 @@ class EmbeddingLitModule(pl.LightningModule):
         loss.bind_encoder(encoder)
 
     def setup(self, stage: str) -> None:
-        """Choose the validation evaluator from the DataModule's declared validation format."""
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        val_format = getattr(datamodule, "val_format", None)
+        """Bind the loss to the data (format check, sampler choice) and pick the validation evaluator.
+
+        Lightning calls this after the DataModule's ``setup`` and before any loader is built, so a plain
+        ``Trainer.fit(module, datamodule)`` checks and samples exactly as ``losslab fit`` does.
+        """
+        datamodule = self.trainer.datamodule if self._trainer is not None else None
+        if not isinstance(datamodule, EmbeddingData):
+            if stage == "fit":
+                rank_zero_warn(
+                    "no losslab DataModule: the loss's batch format and sampling needs "
+                    f"({type(self.loss).__name__}) cannot be checked, and there is no validation evaluator"
+                )
+            self.evaluator = None
+            return
+        if stage == "fit":
+            datamodule.bind_loss(self.loss)
+        val_format = datamodule.val_format
         self.evaluator = evaluator_for(val_format) if val_format is not None else None
 
     @property
@@ -73,20 +89,10 @@ class EmbeddingLitModule(pl.LightningModule):
         out = self.loss.training_loss(self.encoder, batch)
         batch_size = len(batch)
         self.log("train/loss", out.loss.detach().float(), prog_bar=True, batch_size=batch_size)
-        if self._logs_this_step():
+        if logs_this_step(self._trainer):
             for name, value in out.stats.items():
                 self.log(f"train/loss/{name}", value.detach().float(), batch_size=batch_size)
         return out.loss
-
-    def _logs_this_step(self) -> bool:
-        """Whether Lightning writes step metrics now (every ``log_every_n_steps``).
-
-        Step-level values logged on other steps are discarded, so losses whose statistics are computed on
-        access cost nothing there. Lightning exposes the decision only on its logger connector; without it
-        (no trainer, another Lightning version) every step counts as a logging step.
-        """
-        connector = getattr(self._trainer, "_logger_connector", None)
-        return bool(getattr(connector, "should_update_logs", True))
 
     def on_validation_epoch_start(self) -> None:
         """Start collecting validation embeddings."""
@@ -111,15 +117,11 @@ class EmbeddingLitModule(pl.LightningModule):
         self._val_embeddings, self._val_labels = [], []
 
     def configure_optimizers(self) -> dict[str, Any]:
-        """Optimizer over encoder + loss parameters with linear warm-up and linear decay, stepped per batch."""
+        """Optimizer over encoder + loss parameters, with the learning-rate schedule stepped per batch."""
         optimizer = self.optimizer_factory(self.parameters())
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        warmup = int(total * self.warmup_ratio)
-
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / (warmup + 1)
-            return max(0.0, (total - step) / max(1, total - warmup))
-
-        scheduler = LambdaLR(optimizer, factor)
+        schedule = self.lr_scheduler_factory
+        if isinstance(schedule, WarmupSchedule):
+            scheduler = schedule.build(optimizer, max(1, int(self.trainer.estimated_stepping_batches)))
+        else:
+            scheduler = schedule(optimizer)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -27,8 +27,11 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """The real data directory (``LOSSLAB_DATA_DIR`` or ``../shared/data`` beside the project)."""
+    """The real data directory (``LOSSLAB_DATA_DIR`` or ``../shared/data`` beside the project).
+
+    Missing data fails the tests that need it (never skips them): a CI run without the data must not pass.
+    """
     path = Path(os.environ.get("LOSSLAB_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data"))
     if not (path / "stsb").is_dir():
-        pytest.skip(f"data directory {path} not found; set LOSSLAB_DATA_DIR")
+        pytest.fail(f"data directory {path} not found: set LOSSLAB_DATA_DIR or put the data in ../shared/data")
     return path

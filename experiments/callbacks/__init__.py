@@ -1,5 +1,6 @@
-"""Callbacks used by the losslab CLI."""
+"""Callbacks of a losslab fit: checkpoints by the primary metric, and the end-of-run evaluation."""
 
 from experiments.callbacks.primary_metric_checkpoint import PrimaryMetricCheckpoint
+from experiments.callbacks.run_finalizer import RunFinalizer
 
-__all__ = ["PrimaryMetricCheckpoint"]
+__all__ = ["PrimaryMetricCheckpoint", "RunFinalizer"]

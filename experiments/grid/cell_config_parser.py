@@ -1,4 +1,4 @@
-"""Parse a cell's ``losslab fit`` arguments with the CLI's own parser, without building the encoder."""
+"""Parse a cell's ``losslab fit`` arguments with the CLI's own parser; build its loss and data, not the encoder."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from jsonargparse import Namespace
+from jsonargparse import ArgumentParser, Namespace
 from pytorch_lightning.cli import LightningArgumentParser
 
 from datamodules.embedding_datamodule import EmbeddingDataModule
-from experiments.cli import DEFAULTS, LosslabCLI
+from experiments.lightning_cli import DEFAULTS, LosslabCLI
 from lightning_modules.embedding_module import EmbeddingLitModule
 from lightning_modules.losses.base import EmbeddingLoss
 
@@ -30,24 +30,22 @@ class _ParserOnlyCLI(LosslabCLI):
         """Nothing is built here: :class:`CellConfigParser` builds only the loss and the DataModule."""
 
 
-def _import(class_path: str) -> type:
-    module_name, _, name = class_path.rpartition(".")
-    module = __import__(module_name, fromlist=[name])
-    return getattr(module, name)
-
-
-def _init_args(group: Namespace) -> dict[str, Any]:
-    return {} if group.get("init_args") is None else group.init_args.as_dict()
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
 
 
 class CellConfigParser:
-    """Resolves cell configs exactly as ``losslab fit`` would, and checks the loss against the data cheaply."""
+    """Resolves cell configs exactly as ``losslab fit`` would, and checks the loss against the data cheaply.
+
+    The loss and the DataModule are built by jsonargparse from the resolved config (nested ``class_path``
+    configs such as a Matryoshka or gradient-cached loss included); the encoder is not, so no model is
+    loaded and no data file is read.
+    """
 
     def __init__(self) -> None:
         cli = _ParserOnlyCLI(
             EmbeddingLitModule,
             EmbeddingDataModule,
-            subclass_mode_data=True,
             save_config_callback=None,
             parser_kwargs={"default_config_files": [str(DEFAULTS)], "exit_on_error": False},
             auto_configure_optimizers=False,
@@ -56,6 +54,10 @@ class CellConfigParser:
             args=[],
         )
         self.parser = cli.parser
+        # A parser for just the two objects a pre-flight builds, typed as the module and DataModule take them.
+        self._builder = ArgumentParser(exit_on_error=False)
+        self._builder.add_argument("--loss", type=EmbeddingLoss)
+        self._builder.add_class_arguments(EmbeddingDataModule, "data")
 
     def parse(self, args: Sequence[str]) -> Namespace:
         """The resolved config of ``losslab fit <args>``.
@@ -66,10 +68,22 @@ class CellConfigParser:
         try:
             return self.parser.parse_args(list(args))
         except argparse.ArgumentError as err:
-            raise ValueError(" ".join(str(err).split())) from None
+            raise ValueError(_one_line(err)) from None
+
+    def build(self, config: Namespace) -> tuple[EmbeddingLoss, EmbeddingDataModule]:
+        """The loss and the DataModule of a resolved config (no files read, no encoder).
+
+        Raises:
+            ValueError: One line, when a constructor refuses its arguments.
+        """
+        try:
+            built = self._builder.instantiate(Namespace(loss=config.model.loss, data=config.data))
+        except (ValueError, TypeError, argparse.ArgumentError) as err:
+            raise ValueError(_one_line(err)) from None
+        return built.loss, built.data
 
     def check(self, config: Namespace) -> tuple[str, str]:
-        """Build the loss and the DataModule (no files read, no encoder) and bind them.
+        """Build the loss and the DataModule and bind them.
 
         Returns:
             The loss class name and the dataset name.
@@ -77,18 +91,15 @@ class CellConfigParser:
         Raises:
             ValueError: Why this loss cannot train on this data (format, sampler, P×K settings, arguments).
         """
-        loss_class = _import(config.model.loss.class_path)
-        data_class = _import(config.data.class_path)
+        loss, datamodule = self.build(config)
         # The sampler choice that bind_loss announces belongs in the fit's log, not once per cell here.
         rank_zero_log = logging.getLogger("pytorch_lightning.utilities.rank_zero")
         level = rank_zero_log.level
         rank_zero_log.setLevel(logging.WARNING)
         try:
-            loss: EmbeddingLoss = loss_class(**_init_args(config.model.loss))
-            datamodule: EmbeddingDataModule = data_class(**_init_args(config.data))
             datamodule.bind_loss(loss)
-        except TypeError as err:
-            raise ValueError(str(err)) from None
+        except ValueError as err:
+            raise ValueError(_one_line(err)) from None
         finally:
             rank_zero_log.setLevel(level)
-        return loss_class.__name__, str(getattr(datamodule, "name", data_class.__name__))
+        return type(loss).__name__, datamodule.source.description

@@ -12,7 +12,7 @@ from experiments.grid.grid_cell import GridCell
 from experiments.grid.grid_spec import AxisValue, GridSpec
 
 # A seed sets the global seed (initialisation, dropout) and the data seed (splits, sampling order).
-SEED_KEYS = ("seed_everything", "data.init_args.seed")
+SEED_KEYS = ("seed_everything", "data.seed")
 
 
 def override_args(overrides: dict[str, Any]) -> list[str]:

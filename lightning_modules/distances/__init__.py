@@ -14,7 +14,9 @@ from lightning_modules.distances.metrics import (
     SquaredEuclideanDistance,
 )
 
+# Every name a config can give; a loss that needs a true distance (larger is farther) takes MetricDistanceName.
 DistanceName = Literal["euclidean", "squared_euclidean", "cosine", "manhattan", "dot", "cosine_similarity"]
+MetricDistanceName = Literal["euclidean", "squared_euclidean", "cosine", "manhattan"]
 
 _REGISTRY: dict[str, type[Distance]] = {
     cls.name: cls
@@ -50,6 +52,7 @@ __all__ = [
     "CosineSimilarity",
     "Distance",
     "DistanceName",
+    "MetricDistanceName",
     "DotSimilarity",
     "EuclideanDistance",
     "ManhattanDistance",

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lightning_modules.distances import MetricDistanceName
 from lightning_modules.losses.base import Statistics
 from lightning_modules.losses.batch_triplet import BatchTripletLoss
 from lightning_modules.losses.triplet_statistics import safe_ratio
@@ -62,7 +63,10 @@ class BatchAllTripletLoss(BatchTripletLoss):
     """
 
     def __init__(
-        self, distance_metric: str = "euclidean", margin: float = 5.0, gather_across_devices: bool = False
+        self,
+        distance_metric: MetricDistanceName = "euclidean",
+        margin: float = 5.0,
+        gather_across_devices: bool = False,
     ) -> None:
         super().__init__(None, distance_metric, margin, gather_across_devices)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
+from lightning_modules.distances import MetricDistanceName
 from lightning_modules.losses.batch_triplet import BatchTripletLoss
 from lightning_modules.miners import HardestTripletMiner
 
@@ -44,7 +45,7 @@ class BatchHardSoftMarginTripletLoss(BatchTripletLoss):
         - Hermans et al., In Defense of the Triplet Loss for Person Re-Identification, https://arxiv.org/abs/1703.07737
     """
 
-    def __init__(self, distance_metric: str = "euclidean", gather_across_devices: bool = False) -> None:
+    def __init__(self, distance_metric: MetricDistanceName = "euclidean", gather_across_devices: bool = False) -> None:
         super().__init__(HardestTripletMiner(), distance_metric, 0.0, gather_across_devices)
 
     def reduce(self, pos_distances: Tensor, neg_distances: Tensor) -> Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lightning_modules.distances import MetricDistanceName
 from lightning_modules.losses.batch_triplet import BatchTripletLoss
 from lightning_modules.miners import SemiHardTripletMiner
 
@@ -46,6 +47,9 @@ class BatchSemiHardTripletLoss(BatchTripletLoss):
     """
 
     def __init__(
-        self, distance_metric: str = "euclidean", margin: float = 5.0, gather_across_devices: bool = False
+        self,
+        distance_metric: MetricDistanceName = "euclidean",
+        margin: float = 5.0,
+        gather_across_devices: bool = False,
     ) -> None:
         super().__init__(SemiHardTripletMiner(), distance_metric, margin, gather_across_devices)

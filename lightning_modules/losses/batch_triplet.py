@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from core.batch_formats import BatchFormat, BatchSampling
+from lightning_modules.distances import MetricDistanceName
 from lightning_modules.distributed import all_gather_with_grad
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput, Statistics
 from lightning_modules.losses.input_checks import (
@@ -52,7 +53,7 @@ class BatchTripletLoss(EmbeddingLoss):
     def __init__(
         self,
         miner: TripletMiner | None,
-        distance_metric: str = "euclidean",
+        distance_metric: MetricDistanceName = "euclidean",
         margin: float = 5.0,
         gather_across_devices: bool = False,
     ) -> None:

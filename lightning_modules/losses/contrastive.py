@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from core.batch_formats import BatchFormat, BatchSampling
+from lightning_modules.distances import MetricDistanceName
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
 from lightning_modules.losses.input_checks import (
     check_columns,
@@ -56,7 +57,9 @@ class ContrastiveLoss(EmbeddingLoss):
     accepts: ClassVar[frozenset[BatchFormat]] = frozenset({BatchFormat.BINARY_PAIR})
     sampling: ClassVar[BatchSampling] = BatchSampling.RANDOM
 
-    def __init__(self, distance_metric: str = "cosine", margin: float = 0.5, size_average: bool = True) -> None:
+    def __init__(
+        self, distance_metric: MetricDistanceName = "cosine", margin: float = 0.5, size_average: bool = True
+    ) -> None:
         super().__init__()
         self.distance = get_metric_distance(distance_metric)
         check_non_negative("margin", margin)

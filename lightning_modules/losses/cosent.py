@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from core.batch_formats import BatchFormat, BatchSampling
-from lightning_modules.distances import get_distance
+from lightning_modules.distances import DistanceName, get_distance
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
 from lightning_modules.losses.input_checks import check_columns, check_labels
 from lightning_modules.losses.rank_correlation import spearman
@@ -57,7 +57,7 @@ class CoSENTLoss(EmbeddingLoss):
     accepts: ClassVar[frozenset[BatchFormat]] = frozenset({BatchFormat.SCORED_PAIR, BatchFormat.BINARY_PAIR})
     sampling: ClassVar[BatchSampling] = BatchSampling.RANDOM
 
-    def __init__(self, scale: float = 20.0, similarity_fct: str = "cosine_similarity") -> None:
+    def __init__(self, scale: float = 20.0, similarity_fct: DistanceName = "cosine_similarity") -> None:
         super().__init__()
         if scale <= 0:
             raise ValueError(f"scale must be > 0, got {scale}.")

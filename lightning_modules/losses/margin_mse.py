@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from core.batch_formats import BatchFormat, BatchSampling
-from lightning_modules.distances import get_distance
+from lightning_modules.distances import DistanceName, get_distance
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
 from lightning_modules.losses.input_checks import check_columns, check_labels
 from lightning_modules.losses.rank_correlation import spearman
@@ -46,7 +46,7 @@ class MarginMSELoss(EmbeddingLoss):
     accepts: ClassVar[frozenset[BatchFormat]] = frozenset({BatchFormat.MARGIN_TRIPLET})
     sampling: ClassVar[BatchSampling] = BatchSampling.RANDOM
 
-    def __init__(self, similarity_fct: str = "dot") -> None:
+    def __init__(self, similarity_fct: DistanceName = "dot") -> None:
         super().__init__()
         self.distance = get_distance(similarity_fct)
         self.similarity_fct = similarity_fct

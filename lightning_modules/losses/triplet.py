@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from core.batch_formats import BatchFormat, BatchSampling
+from lightning_modules.distances import MetricDistanceName
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
 from lightning_modules.losses.input_checks import check_columns, check_non_negative, get_metric_distance
 from lightning_modules.losses.triplet_statistics import triplet_statistics
@@ -53,7 +54,7 @@ class TripletLoss(EmbeddingLoss):
     accepts: ClassVar[frozenset[BatchFormat]] = frozenset({BatchFormat.TRIPLET})
     sampling: ClassVar[BatchSampling] = BatchSampling.RANDOM
 
-    def __init__(self, distance_metric: str = "euclidean", margin: float = 5.0) -> None:
+    def __init__(self, distance_metric: MetricDistanceName = "euclidean", margin: float = 5.0) -> None:
         super().__init__()
         distance = get_metric_distance(distance_metric)
         check_non_negative("margin", margin)

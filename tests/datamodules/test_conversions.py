@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from core.batch_formats import BatchFormat
-from datamodules.conversions import CONTRASTIVE_TENSION_POS_NEG_RATIO, CONVERSIONS, ConversionName, get_conversion
+from datamodules.conversion import CONVERSIONS, ConversionName, get_conversion
 from datamodules.errors import DataValidationError
+from datamodules.row_conversions import CONTRASTIVE_TENSION_POS_NEG_RATIO
 from datamodules.source_format import NLI
 from datamodules.teacher_embeddings import TeacherEmbeddings
 from datamodules.text_dataset import TextDataset

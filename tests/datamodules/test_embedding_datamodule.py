@@ -7,12 +7,12 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
 from core.batch_formats import BatchFormat
-from datamodules.conversions import get_conversion
-from datamodules.local_file_datamodule import LocalFileDataModule
+from datamodules.conversion import get_conversion
 from datamodules.noisy_text_dataset import delete_tokens
 from lightning_modules.encoders.hf_encoder import HFEncoder
 from lightning_modules.encoders.teacher_encoder import TeacherEncoder
 from lightning_modules.losses import DenoisingAutoEncoderLoss, MarginMSELoss, MSELoss
+from tests.datamodules.datamodule_factory import local_file_datamodule
 
 SENTENCES = [f"sentence number {i} has {' '.join(['some'] * (i % 5))} words" for i in range(24)]
 
@@ -29,7 +29,7 @@ def pairs_file(tmp_path):
 def make(pairs_file, tiny_model_dir, tmp_path):
     def build(**kwargs):
         options = {"tokenizer": str(tiny_model_dir), "batch_size": 4, "max_seq_length": 32, **kwargs}
-        return LocalFileDataModule(str(pairs_file), "scored_pair", score_range=(0, 5), **options)
+        return local_file_datamodule(str(pairs_file), "scored_pair", score_range=(0, 5), **options)
 
     return build
 
@@ -103,7 +103,7 @@ def test_distilled_embeddings_are_computed_once_and_served_as_labels(make, tiny_
 def test_distilled_margins_from_triplets(tmp_path, tiny_model_dir):
     path = tmp_path / "triplets.csv"
     path.write_text("anchor,positive,negative\n" + "".join(f"a{i},p{i},n{i}\n" for i in range(8)))
-    dm = LocalFileDataModule(
+    dm = local_file_datamodule(
         str(path),
         "triplet",
         distill="margins",
@@ -161,7 +161,7 @@ def test_resuming_a_mid_epoch_checkpoint_continues_with_exactly_the_remaining_ba
     path.write_text("sentence\n" + "".join(f"row {i}\n" for i in range(22)))
 
     def make():
-        return LocalFileDataModule(str(path), "single", tokenizer=str(tiny_model_dir), batch_size=4, seed=3)
+        return local_file_datamodule(str(path), "single", tokenizer=str(tiny_model_dir), batch_size=4, seed=3)
 
     uninterrupted = _fit_recording(make(), tmp_path / "ckpt")
     assert len(uninterrupted) == 12  # 2 epochs of 6 batches, each row once per epoch
@@ -178,13 +178,13 @@ def test_hard_triplets_are_mined_by_the_teacher_once(tmp_path, tiny_model_dir, e
     path.write_text("sentence,label\n" + "".join(f"{SENTENCES[i]},{i % 3}\n" for i in range(12)))
     options = {"teacher": TeacherEncoder(str(tiny_model_dir)), "teacher_cache_dir": str(tmp_path / "cache"), "seed": 3}
     for _ in range(2):
-        dm = LocalFileDataModule(
+        dm = local_file_datamodule(
             str(path), "labeled", conversion="labels_to_hard_triplets", tokenizer=str(tiny_model_dir), **options
         )
         assert dm.train_format is BatchFormat.TRIPLET
         assert f"conversion=labels_to_hard_triplets (teacher TeacherEncoder({str(tiny_model_dir)!r}))" in dm.describe()
         dm.setup("fit")
         assert encode_calls == [12]  # the second DataModule reads the cache
-    rows = dm._load_split("train", dm.source.train_schema, None)
+    rows = dm.source.load("train", None)
     expected = get_conversion("labels_to_hard_triplets").apply(rows, 3, teacher=dm.teacher)
     assert dm.train_data.columns == expected.columns

@@ -51,9 +51,9 @@ def test_every_config_parses(config: Path, capsys) -> None:
     assert exit_info.value.code in (0, None)
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed["model"]["loss"]["class_path"]
-    assert printed["data"]["class_path"]
+    assert printed["data"]["source"]["class_path"]
     # The tokenizer is linked to the encoder, never configured twice.
-    assert "tokenizer" not in printed["data"]["init_args"]
+    assert "tokenizer" not in printed["data"]
 
 
 @pytest.mark.parametrize("config", EXAMPLE_CONFIGS, ids=lambda p: p.stem)
@@ -125,7 +125,7 @@ def test_two_fits_in_one_process_log_two_wandb_runs(tiny_model_dir: Path, tmp_pa
             ["--model.loss", "lightning_modules.losses.BatchHardTripletLoss"],
             "BatchHardTripletLoss cannot train on scored_pair",
         ),
-        (["--data.init_args.data_dir", "/nonexistent/data"], "/nonexistent/data"),
+        (["--data.source.init_args.data_dir", "/nonexistent/data"], "/nonexistent/data"),
         (["--trainer.strategy", "ddp_spawn"], "--trainer.strategy ddp_spawn is not supported"),
     ],
     ids=["incompatible-loss-and-data", "missing-data-dir", "spawning-strategy"],

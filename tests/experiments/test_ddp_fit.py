@@ -31,7 +31,7 @@ def test_gradient_cached_loss_trains_under_ddp(tiny_model_dir: Path, data_dir: P
         str(tiny_model_dir),
         "--model.loss.init_args.gather_across_devices",
         "true",
-        "--data.init_args.data_dir",
+        "--data.source.init_args.data_dir",
         str(data_dir),
         "--run_dir",
         str(run_dir),

@@ -19,9 +19,9 @@ from tests.experiments.short_fit import short_fit
 # Loss class name -> (config in configs/loss/, config in configs/data/, extra CLI overrides). Overrides are
 # formatted with {dim} (the tiny model's embedding size), {tiny} (its directory) and {cache} (a teacher cache).
 TEACHER = (
-    "--data.init_args.teacher.init_args.model_name_or_path",
+    "--data.teacher.init_args.model_name_or_path",
     "{tiny}",
-    "--data.init_args.teacher_cache_dir",
+    "--data.teacher_cache_dir",
     "{cache}",
 )
 DIMS = ("--model.loss.init_args.matryoshka_dims", "[{dim}, {half}]")
@@ -73,7 +73,7 @@ def test_loss_trains_from_the_cli(loss_name: str, tiny_model_dir: Path, data_dir
         str(CONFIG_DIR / "data" / f"{data_config}.yaml"),
         "--model.encoder.init_args.model_name_or_path",
         str(tiny_model_dir),
-        "--data.init_args.data_dir",
+        "--data.source.init_args.data_dir",
         str(data_dir),
         "--run_dir",
         str(run_dir),

@@ -12,14 +12,14 @@ def test_grid_run_list_and_report(tiny_model_dir: Path, data_dir: Path, tmp_path
     runs = tmp_path / "runs"
     overrides = [
         *("--model.encoder.init_args.model_name_or_path", str(tiny_model_dir)),
-        *("--data.init_args.data_dir", str(data_dir)),
+        *("--data.source.init_args.data_dir", str(data_dir)),
         *("--evaluation.tasks", "[]", "--evaluation.export_model", "false", "--wandb.mode", "disabled"),
     ]
     common = ["sts_pair_losses", "--runs-dir", str(runs), *overrides]
     assert main(["grid", "run", *common, "--cell", "2", "--max-steps", "2", "--dry-run"]) == 0
     dry = capsys.readouterr().out
     assert "to run: 1 of 1 selected cells" in dry
-    assert "--data.init_args.normalize_scores true" in dry
+    assert "--data.conversion.normalize_scores true" in dry
     assert not (runs / "sts_pair_losses").exists()
 
     assert main(["grid", "run", *common, "--cell", "2", "--max-steps", "2"]) == 0

@@ -70,13 +70,13 @@ def test_cells_cross_axes_with_seeds_outermost(tmp_path: Path, parser: CellConfi
     assert (hard.loss, hard.dataset, hard.refused) == ("BatchHardTripletLoss", "banking77", None)
     args = hard.fit_args(Path("runs/mixed") / hard.cell_id)
     assert args[args.index("--model.loss.init_args.margin") + 1] == "1.0"
-    assert args[args.index("--data.init_args.seed") + 1] == "1"
+    assert args[args.index("--data.seed") + 1] == "1"
     assert args[args.index("--wandb.tags") + 1] == "[BatchHardTripletLoss,banking77,seed1]"
     assert args[args.index("--wandb.group") + 1] == "mixed"
     # The cell's arguments resolve, through the CLI's own parser, to what the spec asked for.
     config = parser.parse(args[1:])
     assert config.model.loss.init_args.margin == 1.0
-    assert config.data.init_args.name == "banking77"
+    assert config.data.source.init_args.name == "banking77"
     assert config.evaluation.tasks == ["STSBenchmark", "SICK-R"]
 
 
@@ -92,7 +92,7 @@ def test_incompatible_loss_and_data_are_refused_with_the_reason(tmp_path: Path, 
     ("extra", "message"),
     [
         (["--model.loss.init_args.margn", "1"], "margn"),
-        (["--data.init_args.batch_size", "6"], "samples_per_label"),
+        (["--data.batching.batch_size", "6"], "samples_per_label"),
     ],
 )
 def test_bad_cell_configs_are_refused(tmp_path: Path, parser: CellConfigParser, extra: list, message: str) -> None:
@@ -130,10 +130,10 @@ def test_built_in_grid_expands_and_its_first_cell_smoke_runs(
     spec = GridSpec.from_yaml(spec_path)
     smoke = [
         *("--model.encoder.init_args.model_name_or_path", str(tiny_model_dir)),
-        *("--data.init_args.data_dir", str(data_dir)),
+        *("--data.source.init_args.data_dir", str(data_dir)),
         *("--trainer.max_steps", "2", "--trainer.val_check_interval", "2", "--trainer.limit_val_batches", "2"),
         *("--evaluation.tasks", "[]", "--evaluation.export_model", "false", "--wandb.mode", "disabled"),
-        *("--data.init_args.batch_size", "8", "--data.init_args.eval_batch_size", "16"),
+        *("--data.batching.batch_size", "8", "--data.batching.eval_batch_size", "16"),
     ]
     cells = expand_grid(spec, smoke, parser=parser)
     assert len(cells) == len(spec.seeds) * len(spec.axes[0].values)

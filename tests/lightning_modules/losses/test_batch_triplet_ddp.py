@@ -1,4 +1,8 @@
-"""Two-process CPU DDP: batch triplet losses with gather_across_devices equal single-process training."""
+"""Two-process CPU DDP: batch triplet losses with gather_across_devices equal single-process training.
+
+In float64, so that the different summation order of two ranks and one process (~1e-15 relative) stays
+far below ``assert_close``'s float64 tolerance (1e-7), and mined argmins cannot flip on a float32 tie.
+"""
 
 from __future__ import annotations
 
@@ -29,12 +33,12 @@ def _inputs() -> tuple[Tensor, Tensor]:
     g = torch.Generator().manual_seed(0)
     # Classes straddle the ranks, so mining needs the other rank's examples.
     labels = torch.arange(WORLD_SIZE * LOCAL_BATCH) % 3
-    return torch.randn(WORLD_SIZE * LOCAL_BATCH, 6, generator=g), labels
+    return torch.randn(WORLD_SIZE * LOCAL_BATCH, 6, generator=g, dtype=torch.float64), labels
 
 
 def _encoder() -> nn.Module:
     torch.manual_seed(0)
-    return nn.Linear(6, 4)
+    return nn.Linear(6, 4).double()
 
 
 def _loss_and_grads(encoder: nn.Module, loss: BatchTripletLoss, x: Tensor, labels: Tensor) -> tuple:

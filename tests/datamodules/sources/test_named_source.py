@@ -6,7 +6,7 @@ import pytest
 
 from core.batch_formats import BatchFormat, LabelKind, TokenizedBatch
 from datamodules.dataset_catalog import CATALOG, DatasetName
-from datamodules.named_datamodule import NamedDataModule
+from tests.datamodules.datamodule_factory import named_datamodule
 
 EXPECTED = {  # name -> (conversion, train format, val format, training columns read from the raw file)
     "stsb": (
@@ -47,7 +47,7 @@ def test_catalog_and_names_agree():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_real_dataset_yields_tokenized_batches(name, data_dir, tiny_model_dir):
     conversion, train_format, val_format, raw = EXPECTED[name]
-    dm = NamedDataModule(
+    dm = named_datamodule(
         name, conversion=conversion, tokenizer=str(tiny_model_dir), data_dir=str(data_dir), batch_size=8
     )
     assert (dm.train_format, dm.val_format) == (train_format, val_format)
@@ -69,14 +69,14 @@ def test_real_dataset_yields_tokenized_batches(name, data_dir, tiny_model_dir):
 
 
 def test_stsb_scores_are_raw(data_dir, tiny_model_dir):
-    dm = NamedDataModule("stsb", tokenizer=str(tiny_model_dir), data_dir=str(data_dir))
+    dm = named_datamodule("stsb", tokenizer=str(tiny_model_dir), data_dir=str(data_dir))
     dm.setup("fit")
     raw = pd.read_csv(data_dir / "stsb/train.csv")["score"].to_numpy()
     assert dm.train_data.labels.tolist() == pytest.approx(raw.tolist())
 
 
 def test_banking77_val_is_a_stratified_tenth_of_train_and_test_is_untouched(data_dir, tiny_model_dir):
-    dm = NamedDataModule("banking77", tokenizer=str(tiny_model_dir), data_dir=str(data_dir))
+    dm = named_datamodule("banking77", tokenizer=str(tiny_model_dir), data_dir=str(data_dir))
     dm.setup()
     train = pd.read_csv(data_dir / "banking77/train.csv")
     assert len(dm.train_data) + len(dm.val_data) == len(train)
@@ -88,10 +88,10 @@ def test_banking77_val_is_a_stratified_tenth_of_train_and_test_is_untouched(data
 
 
 def test_snli_pairs_need_a_conversion():
-    with pytest.raises(ValueError, match="set conversion to nli_to_triplets"):
-        NamedDataModule("snli_pairs")
+    with pytest.raises(ValueError, match="set conversion.name to nli_to_triplets"):
+        named_datamodule("snli_pairs")
 
 
 def test_unknown_name():
     with pytest.raises(ValueError, match="name='quora' is not a built-in dataset"):
-        NamedDataModule("quora")
+        named_datamodule("quora")

@@ -11,8 +11,8 @@ from jsonargparse import ArgumentParser
 from core.batch_formats import BatchFormat, TokenizedBatch
 from datamodules.embedding_datamodule import EmbeddingDataModule
 from datamodules.errors import DataValidationError
-from datamodules.hf_dataset_datamodule import HFDatasetDataModule
-from datamodules.local_file_datamodule import LocalFileDataModule
+from datamodules.sources import HFDatasetSource
+from tests.datamodules.datamodule_factory import hf_dataset_datamodule, local_file_datamodule
 
 
 @pytest.fixture
@@ -39,8 +39,8 @@ def stsb_on_disk(tmp_path, stsb_rows):
 
 def test_saved_splits_read_like_the_same_rows_in_local_files(stsb_on_disk, tmp_path, tiny_model_dir):
     options = {"score_range": (0, 5), "normalize_scores": True, "tokenizer": str(tiny_model_dir), "batch_size": 8}
-    hf = HFDatasetDataModule(str(stsb_on_disk), "scored_pair", val_split="validation", **options)
-    local = LocalFileDataModule(
+    hf = hf_dataset_datamodule(str(stsb_on_disk), "scored_pair", val_split="validation", **options)
+    local = local_file_datamodule(
         str(tmp_path / "train.csv"), "scored_pair", val_file=str(tmp_path / "val.csv"), **options
     )
     for dm in (hf, local):
@@ -61,7 +61,7 @@ def test_class_labels_become_their_names(data_dir, tmp_path, tiny_model_dir):
     features = datasets.Features({"text": datasets.Value("string"), "coarse": datasets.ClassLabel(names=names)})
     table = {"text": rows.sentence.tolist(), "coarse": [names.index(label) for label in rows.coarse_label]}
     datasets.Dataset.from_dict(table, features=features).save_to_disk(str(tmp_path / "trec_hf"))
-    dm = HFDatasetDataModule(
+    dm = hf_dataset_datamodule(
         str(tmp_path / "trec_hf"),
         "labeled",
         columns={"sentence": "text", "label": "coarse"},
@@ -80,8 +80,8 @@ def test_same_validation_errors_as_local_files(stsb_on_disk, stsb_rows, tmp_path
     bad.to_csv(tmp_path / "bad.csv", index=False)
     messages = []
     for dm in (
-        HFDatasetDataModule(str(tmp_path / "bad_hf"), "scored_pair", score_range=(0, 5)),
-        LocalFileDataModule(str(tmp_path / "bad.csv"), "scored_pair", score_range=(0, 5)),
+        hf_dataset_datamodule(str(tmp_path / "bad_hf"), "scored_pair", score_range=(0, 5)),
+        local_file_datamodule(str(tmp_path / "bad.csv"), "scored_pair", score_range=(0, 5)),
     ):
         with pytest.raises(DataValidationError) as info:
             dm.setup("fit")
@@ -100,7 +100,7 @@ def test_same_validation_errors_as_local_files(stsb_on_disk, stsb_rows, tmp_path
     ],
 )
 def test_configuration_errors(stsb_on_disk, kwargs, message):
-    dm = HFDatasetDataModule(str(stsb_on_disk), "scored_pair", **kwargs)
+    dm = hf_dataset_datamodule(str(stsb_on_disk), "scored_pair", **kwargs)
     with pytest.raises(DataValidationError, match=re.escape(message)):
         dm.prepare_data()
         dm.setup()
@@ -112,20 +112,20 @@ def test_offline_hub_id_is_refused_without_a_network_call(monkeypatch):
 
     monkeypatch.setattr(datasets, "load_dataset", no_network)
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    dm = HFDatasetDataModule("sentence-transformers/stsb", "scored_pair")
+    dm = hf_dataset_datamodule("sentence-transformers/stsb", "scored_pair")
     with pytest.raises(DataValidationError, match="'sentence-transformers/stsb'.*offline.*save_to_disk.*go online"):
         dm.prepare_data()
 
 
 def test_missing_directory_is_not_taken_for_a_hub_id(tmp_path):
     with pytest.raises(DataValidationError, match="directory not found"):
-        HFDatasetDataModule(str(tmp_path / "nope"), "pair").prepare_data()
+        hf_dataset_datamodule(str(tmp_path / "nope"), "pair").prepare_data()
 
 
 def test_single_saved_dataset_is_the_training_split_and_found_under_data_dir(stsb_rows, tmp_path, tiny_model_dir):
     train, _ = stsb_rows
     datasets.Dataset.from_pandas(train, preserve_index=False).save_to_disk(str(tmp_path / "only_train"))
-    dm = HFDatasetDataModule("only_train", "scored_pair", data_dir=str(tmp_path), tokenizer=str(tiny_model_dir))
+    dm = hf_dataset_datamodule("only_train", "scored_pair", data_dir=str(tmp_path), tokenizer=str(tiny_model_dir))
     dm.setup("fit")
     assert dm.train_data.columns == [train.sentence1.tolist(), train.sentence2.tolist()]
     assert dm.val_data is None and dm.val_format is None
@@ -133,13 +133,15 @@ def test_single_saved_dataset_is_the_training_split_and_found_under_data_dir(sts
 
 def test_usable_from_a_cli_config(stsb_on_disk):
     parser = ArgumentParser()
-    parser.add_subclass_arguments(EmbeddingDataModule, "data")
+    parser.add_class_arguments(EmbeddingDataModule, "data")
     config = {
         "data": {
-            "class_path": "datamodules.hf_dataset_datamodule.HFDatasetDataModule",
-            "init_args": {"path": str(stsb_on_disk), "format": "scored_pair", "val_split": "validation"},
+            "source": {
+                "class_path": "datamodules.sources.HFDatasetSource",
+                "init_args": {"path": str(stsb_on_disk), "format": "scored_pair", "val_split": "validation"},
+            }
         }
     }
-    dm = parser.instantiate_classes(parser.parse_object(config)).data
-    assert isinstance(dm, HFDatasetDataModule)
+    dm = parser.instantiate(parser.parse_object(config)).data
+    assert isinstance(dm.source, HFDatasetSource)
     assert dm.val_format is BatchFormat.SCORED_PAIR and dm.test_format is None

@@ -9,11 +9,12 @@ from jsonargparse import ArgumentParser
 from core.batch_formats import BatchFormat, BatchSampling, TokenizedBatch
 from datamodules.embedding_datamodule import EmbeddingDataModule
 from datamodules.errors import DataValidationError
-from datamodules.local_file_datamodule import LocalFileDataModule
 from datamodules.samplers import NoDuplicatesBatchSampler, PKBatchSampler, RandomBatchSampler
+from datamodules.sources import LocalFileSource
 from lightning_modules.encoders.hf_encoder import HFEncoder
 from lightning_modules.losses.base import EmbeddingLoss
 from lightning_modules.losses.multiple_negatives_ranking import MultipleNegativesRankingLoss
+from tests.datamodules.datamodule_factory import local_file_datamodule
 
 
 class PKLoss(EmbeddingLoss):
@@ -41,7 +42,7 @@ def _labeled_file(tmp_path, labels, name="train.csv"):
 def labeled(tmp_path, tiny_model_dir):
     def make(labels=("a", "b") * 8, **kwargs):
         path = _labeled_file(tmp_path, labels)
-        return LocalFileDataModule(str(path), "labeled", tokenizer=str(tiny_model_dir), batch_size=4, **kwargs)
+        return local_file_datamodule(str(path), "labeled", tokenizer=str(tiny_model_dir), batch_size=4, **kwargs)
 
     return make
 
@@ -58,7 +59,7 @@ def test_auto_sampler_follows_the_loss(labeled, loss, sampler_cls):
 def test_no_duplicates_sampler_for_in_batch_negative_losses(tmp_path, tiny_model_dir):
     path = tmp_path / "pairs.jsonl"
     path.write_text("".join(f'{{"anchor": "q{i % 3}", "positive": "p{i}"}}\n' for i in range(12)))
-    dm = LocalFileDataModule(str(path), "pair", tokenizer=str(tiny_model_dir), batch_size=4)
+    dm = local_file_datamodule(str(path), "pair", tokenizer=str(tiny_model_dir), batch_size=4)
     dm.bind_loss(InBatchLoss())
     dm.setup("fit")
     loader = dm.train_dataloader()
@@ -69,7 +70,7 @@ def test_no_duplicates_sampler_for_in_batch_negative_losses(tmp_path, tiny_model
 
 def test_loss_format_mismatch_names_loss_data_and_accepted_formats(labeled):
     with pytest.raises(
-        ValueError, match=r"data LocalFileDataModule\(train.csv\).*InBatchLoss cannot train on labeled.*pair"
+        ValueError, match=r"data EmbeddingDataModule\(train.csv\).*InBatchLoss cannot train on labeled.*pair"
     ):
         labeled().bind_loss(InBatchLoss())
 
@@ -102,7 +103,7 @@ def test_explicit_sampler_accepted_by_a_random_loss(labeled):
 def test_pk_data_errors(tmp_path, tiny_model_dir, labels, kwargs, error, match):
     path = _labeled_file(tmp_path, labels)
     with pytest.raises(error, match=match):
-        dm = LocalFileDataModule(str(path), "labeled", tokenizer=str(tiny_model_dir), **{"batch_size": 4, **kwargs})
+        dm = local_file_datamodule(str(path), "labeled", tokenizer=str(tiny_model_dir), **{"batch_size": 4, **kwargs})
         dm.bind_loss(PKLoss())
         dm.setup("fit")
 
@@ -111,18 +112,18 @@ def test_pk_needs_class_labels(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("anchor,positive,negative\na,b,c\n")
     with pytest.raises(ValueError, match="P×K sampling needs class labels"):
-        LocalFileDataModule(str(path), "triplet", sampler="pk")
+        local_file_datamodule(str(path), "triplet", sampler="pk")
 
 
 def test_data_dir_is_required_for_relative_paths(monkeypatch):
     monkeypatch.delenv("LOSSLAB_DATA_DIR", raising=False)
-    dm = LocalFileDataModule("stsb/train.csv", "scored_pair")
+    dm = local_file_datamodule("stsb/train.csv", "scored_pair")
     with pytest.raises(DataValidationError, match="pass data_dir .* or set the environment variable LOSSLAB_DATA_DIR"):
         dm.prepare_data()
 
 
 def test_relative_paths_use_data_dir(data_dir, tiny_model_dir):
-    dm = LocalFileDataModule(
+    dm = local_file_datamodule(
         "stsb/dev.csv",
         "scored_pair",
         score_range=(0, 5),
@@ -136,15 +137,15 @@ def test_relative_paths_use_data_dir(data_dir, tiny_model_dir):
 
 def test_unknown_format_and_nli_without_conversion():
     with pytest.raises(ValueError, match="format='scored' is not a known data format"):
-        LocalFileDataModule("x.csv", "scored")
-    with pytest.raises(ValueError, match="set conversion to nli_to_triplets or nli_to_positive_pairs"):
-        LocalFileDataModule("x.csv", "nli")
+        local_file_datamodule("x.csv", "scored")
+    with pytest.raises(ValueError, match="set conversion.name to nli_to_triplets or nli_to_positive_pairs"):
+        local_file_datamodule("x.csv", "nli")
 
 
 def test_normalize_scores_maps_the_declared_range(tmp_path, tiny_model_dir):
     path = tmp_path / "s.csv"
     path.write_text("sentence1,sentence2,score\na,b,1\nc,d,5\ne,f,3\n")
-    dm = LocalFileDataModule(
+    dm = local_file_datamodule(
         str(path),
         "scored_pair",
         val_file=str(path),
@@ -155,12 +156,12 @@ def test_normalize_scores_maps_the_declared_range(tmp_path, tiny_model_dir):
     dm.setup("fit")
     np.testing.assert_allclose(dm.train_data.labels, [0.0, 1.0, 0.5])
     np.testing.assert_allclose(dm.val_data.labels, [0.0, 1.0, 0.5])
-    with pytest.raises(ValueError, match="normalize_scores=True needs score_range"):
-        LocalFileDataModule(str(path), "scored_pair", normalize_scores=True)
+    with pytest.raises(ValueError, match="normalize_scores=True needs the source.s score_range"):
+        local_file_datamodule(str(path), "scored_pair", normalize_scores=True)
 
 
 def test_val_split_and_eval_loader_keep_order_and_all_rows(labeled):
-    dm = labeled(labels=("a", "b", "c") * 20, val_split=0.25, eval_batch_size=7)
+    dm = labeled(labels=("a", "b", "c") * 20, val_fraction=0.25, eval_batch_size=7)
     dm.setup("fit")
     assert dm.val_format is BatchFormat.LABELED
     assert (len(dm.train_data), len(dm.val_data)) == (45, 15)
@@ -171,7 +172,7 @@ def test_val_split_and_eval_loader_keep_order_and_all_rows(labeled):
 
 
 def test_conversion_changes_train_format_but_not_val(labeled):
-    dm = labeled(labels=("a", "b") * 10, val_split=0.2, conversion="labels_to_triplets")
+    dm = labeled(labels=("a", "b") * 10, val_fraction=0.2, conversion="labels_to_triplets")
     assert dm.train_format is BatchFormat.TRIPLET
     assert dm.val_format is BatchFormat.LABELED
     dm.setup("fit")
@@ -181,20 +182,18 @@ def test_conversion_changes_train_format_but_not_val(labeled):
 
 def test_usable_from_a_cli_config(tmp_path, tiny_model_dir):
     parser = ArgumentParser()
-    parser.add_subclass_arguments(EmbeddingDataModule, "data")
+    parser.add_class_arguments(EmbeddingDataModule, "data")
     config = {
         "data": {
-            "class_path": "datamodules.local_file_datamodule.LocalFileDataModule",
-            "init_args": {
-                "train_file": "t.csv",
-                "format": "scored_pair",
-                "score_range": [0, 5],
-                "sampler": "random",
+            "source": {
+                "class_path": "datamodules.sources.LocalFileSource",
+                "init_args": {"train_file": "t.csv", "format": "scored_pair", "score_range": [0, 5]},
             },
+            "batching": {"sampler": "random"},
         }
     }
-    dm = parser.instantiate_classes(parser.parse_object(config)).data
-    assert isinstance(dm, LocalFileDataModule)
+    dm = parser.instantiate(parser.parse_object(config)).data
+    assert isinstance(dm.source, LocalFileSource)
     assert dm.train_format is BatchFormat.SCORED_PAIR
     assert dm.source.train_schema.score_range == (0.0, 5.0)
 
@@ -250,7 +249,7 @@ def test_multi_negative_rows_train_multiple_negatives_ranking_loss(data_dir, tmp
     )
     path = tmp_path / "multi.jsonl"
     frame.to_json(path, orient="records", lines=True)
-    dm = LocalFileDataModule(
+    dm = local_file_datamodule(
         str(path), "multi_negative", tokenizer=str(tiny_model_dir), batch_size=4, max_seq_length=32
     )
     loss = MultipleNegativesRankingLoss()
