@@ -177,7 +177,8 @@ def _ranks(losses: Sequence[str], cells: Mapping[str, Cell], higher: bool) -> di
     ranks = dict.fromkeys(top, 1)
     ordered = sorted(rest, key=key)
     for position, loss in enumerate(ordered):
-        shared = position > 0 and key(loss) == key(ordered[position - 1])
+        # Equal up to float summation order (the same scores of other seeds sum in another order).
+        shared = position > 0 and math.isclose(key(loss), key(ordered[position - 1]), rel_tol=1e-12, abs_tol=1e-9)
         ranks[loss] = ranks[ordered[position - 1]] if shared else len(top) + position + 1
     return ranks
 

@@ -93,14 +93,18 @@ def paired_seed_p(best: pd.Series, other: pd.Series) -> float | None:
 
     Returns:
         The p-value; ``1.0`` when every shared seed has exactly the same score (a bit-identical rerun: no
-        evidence of a difference, where the t statistic would be 0/0); ``None`` for fewer than two shared seeds.
+        evidence of a difference, where the t statistic would be 0/0), ``0.0`` when every shared seed differs by
+        exactly the same non-zero amount; ``None`` for fewer than two shared seeds.
     """
     joined = pd.concat([best, other], axis=1, join="inner").dropna()
     if len(joined) < 2:
         return None
     a, b = joined.iloc[:, 0].to_numpy(), joined.iloc[:, 1].to_numpy()
-    if np.array_equal(a, b):
+    differences = a - b
+    if np.all(differences == 0.0):
         return 1.0
+    if np.all(differences == differences[0]):
+        return 0.0  # the same non-zero difference on every seed: t is infinite (scipy warns, then says 0)
     return float(stats.ttest_rel(a, b).pvalue)
 
 
