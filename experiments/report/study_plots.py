@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib
+
 from experiments.report.plots import save_figure
 from experiments.report.trials_table import FINISHED, TrialRecord
 
@@ -73,7 +75,8 @@ def plot_study(records: Sequence[TrialRecord], report_dir: Path) -> StudyPlots:
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created" lines per plot
     try:
-        with warnings.catch_warnings():
+        # Optuna's plots switch matplotlib to its "ggplot" style globally: rc_context restores the report's.
+        with warnings.catch_warnings(), matplotlib.rc_context():
             warnings.simplefilter("ignore", ExperimentalWarning)
             study = _study(records)
             complete = [t for t in study.trials if t.state.name == "COMPLETE"]
@@ -98,6 +101,7 @@ def plot_study(records: Sequence[TrialRecord], report_dir: Path) -> StudyPlots:
             else:
                 evaluator = FanovaImportanceEvaluator(seed=0)
                 axis = optuna_plots.plot_param_importances(study, evaluator=evaluator, params=varying)
+                axis.set_title("", loc="left")  # Optuna's own title sits there
                 axis.set_title(f"{loss}: parameter importances (fANOVA, {len(complete)} completed trials)")
                 paths += save_figure(axis.figure, report_dir / f"param_importances_{stem}")
             return StudyPlots(loss, tuple(paths), tuple(notes))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import pytest
 
 from experiments.report.study_plots import plot_studies, plot_study
@@ -26,6 +27,7 @@ def test_history_and_importance_plots_per_loss(tmp_path: Path) -> None:
     ]  # fmt: skip
     for path in cosent.paths:
         assert path.stat().st_size > 1000
+    assert matplotlib.rcParams["axes.facecolor"] == "white"  # Optuna's global ggplot style did not leak
 
 
 @pytest.mark.parametrize(
