@@ -1,132 +1,274 @@
-"""A leaderboard: one row per configuration, mean ± std over seeds per task, best marked, ranked."""
+"""A leaderboard built from the per-seed table: statistics per loss and column, ties with the best, ranks.
+
+Rank rule: the best loss of the ranking column and every loss not significantly worse than it share rank 1;
+the others follow by mean, with standard competition ranks (equal means share a rank, the next rank skips:
+1, 1, 3, 4, 4, 6), and losses without a score come last.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
-import numpy as np
+import pandas as pd
 
 from experiments.grid.grid_spec import AVERAGE
-from experiments.report.results_loader import RunResult
+from experiments.report.pair_bootstrap import PairStatistics, pair_bootstrap
+from experiments.report.pair_scores import TaskPairs
+from experiments.report.per_seed_table import BASELINE, COST_PREFIX
+from experiments.report.statistics import (
+    SeedSummary,
+    combine_p,
+    holm,
+    paired_seed_p,
+    scores_by_seed,
+    summarize,
+    with_average,
+)
 
 
 @dataclass(frozen=True)
-class Score:
-    """Mean and sample standard deviation (``ddof=1``) over seeds; ``std`` is ``None`` for one seed."""
+class BootstrapSettings:
+    """Settings of the bootstrap over test pairs.
 
-    mean: float
-    std: float | None
-    n: int
+    Args:
+        n_resamples: Resamples per task (the same for every loss).
+        seed: Seed of the resampling.
+    """
 
-    @classmethod
-    def of(cls, values: Sequence[float]) -> Score:
-        """Aggregate the finite values (a seed missing a task does not count); NaN when there are none."""
-        finite = [v for v in values if v is not None and math.isfinite(v)]
-        if not finite:
-            return cls(math.nan, None, 0)
-        return cls(float(np.mean(finite)), float(np.std(finite, ddof=1)) if len(finite) > 1 else None, len(finite))
+    n_resamples: int = 1000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One loss on one column.
+
+    Args:
+        seeds: Statistics over seeds (mean, std, t-interval).
+        pairs: Bootstrap over test pairs (STS tasks with per-pair files), else ``None``.
+        p_seeds: Paired t-test over shared seeds against the best (two-sided).
+        p_pairs: Paired bootstrap over test pairs against the best (two-sided).
+        p_vs_best: The combined p-value: the larger of the available ones.
+        p_holm: ``p_vs_best`` after Holm's correction over the column's comparisons.
+        tied_with_best: ``True`` for the best and every loss not significantly worse; ``False`` when
+            significantly worse; ``None`` when no test was possible (or the loss has no score).
+        is_best: The best mean of the column.
+    """
+
+    seeds: SeedSummary
+    pairs: PairStatistics | None = None
+    p_seeds: float | None = None
+    p_pairs: float | None = None
+    p_vs_best: float | None = None
+    p_holm: float | None = None
+    tied_with_best: bool | None = None
+    is_best: bool = False
 
 
 @dataclass(frozen=True)
 class LeaderboardRow:
-    """One configuration.
+    """One loss (or the baseline).
 
     Args:
-        configuration: Axis name -> label.
-        seeds: The seeds aggregated.
-        scores: Column -> score.
-        rank: 1 for the best primary-metric mean (ties share a rank; missing values rank last).
+        loss: The row label.
+        seeds: Its seeds (empty for the baseline).
+        cells: Column -> cell.
+        costs: Cost column (``cost/...``) -> statistics over seeds.
+        rank: See the module docstring; ``None`` for the baseline.
+        run_dirs: Its run directories, relative to the report directory, in seed order.
+        dirty_runs: How many of its runs were made on a dirty working tree or without a recorded commit.
     """
 
-    configuration: dict[str, str]
-    seeds: tuple[int | None, ...]
-    scores: dict[str, Score]
-    rank: int
+    loss: str
+    seeds: tuple[int, ...]
+    cells: dict[str, Cell]
+    costs: dict[str, SeedSummary]
+    rank: int | None
+    run_dirs: tuple[str, ...]
+    dirty_runs: int
 
 
 @dataclass(frozen=True)
 class Leaderboard:
-    """Rows sorted by rank, columns (tasks, then ``average``, then the validation metric), best per column.
+    """Ranked rows, the baseline row and what the statistics mean.
 
     Args:
-        axes: Names of the configuration columns.
-        columns: Score columns, in order.
-        higher_is_better: Direction of each column.
+        columns: Score columns: tasks, ``average``, the validation metric.
+        cost_columns: ``cost/...`` columns present in the table.
+        higher_is_better: Direction of each score column.
         primary: The ranking column.
-        rows: The rows, best first.
+        rows: Loss rows, ranked.
+        baseline: The untouched encoder's row, or ``None``.
+        best: Column -> best loss (``None`` when no loss has a score).
+        alpha: Significance level after Holm's correction.
+        confidence: Level of the intervals.
+        bootstrap: Bootstrap settings (for tasks with per-pair files).
+        pair_tasks: Tasks whose cells carry the bootstrap over test pairs.
+        trials: Loss -> tuning trials used (finished: complete, pruned or failed), when a study made it.
     """
 
-    axes: tuple[str, ...]
     columns: tuple[str, ...]
+    cost_columns: tuple[str, ...]
     higher_is_better: dict[str, bool]
     primary: str
     rows: tuple[LeaderboardRow, ...]
+    baseline: LeaderboardRow | None
+    best: dict[str, str | None]
+    alpha: float = 0.05
+    confidence: float = 0.95
+    bootstrap: BootstrapSettings = field(default_factory=BootstrapSettings)
+    pair_tasks: tuple[str, ...] = ()
+    trials: dict[str, int] = field(default_factory=dict)
 
-    def is_best(self, row: LeaderboardRow, column: str) -> bool:
-        """Whether ``row`` has the best mean of ``column`` (ties are all best)."""
-        means = [r.scores[column].mean for r in self.rows if math.isfinite(r.scores[column].mean)]
-        if not means or not math.isfinite(row.scores[column].mean):
-            return False
-        best = max(means) if self.higher_is_better[column] else min(means)
-        return row.scores[column].mean == best
 
-    @classmethod
-    def build(
-        cls, results: Sequence[RunResult], tasks: Sequence[str] | None = None, primary: str = AVERAGE
-    ) -> Leaderboard:
-        """Aggregate runs into a leaderboard.
+def _column_cells(
+    table: pd.DataFrame,
+    column: str,
+    losses: Sequence[str],
+    higher: bool,
+    pairs: TaskPairs | None,
+    alpha: float,
+    confidence: float,
+    bootstrap: BootstrapSettings,
+) -> tuple[dict[str, Cell], str | None]:
+    by_seed = {loss: scores_by_seed(table, loss, column) for loss in [*losses, BASELINE]}
+    summaries = {loss: summarize(values.tolist(), confidence) for loss, values in by_seed.items()}
+    scored = [loss for loss in losses if math.isfinite(summaries[loss].mean)]
+    # max() keeps the first of equal means: the best is deterministic (losses are in label order).
+    best = max(scored, key=lambda loss: summaries[loss].mean * (1 if higher else -1)) if scored else None
+    others = [loss for loss in scored if loss != best]
+    paired = (
+        {} if pairs is None else pair_bootstrap(pairs, best, others, confidence, bootstrap.n_resamples, bootstrap.seed)
+    )
+    p_seeds = {loss: paired_seed_p(by_seed[best], by_seed[loss]) for loss in others}
+    p_pairs = {loss: paired[loss].p_vs_best if loss in paired else None for loss in others}
+    combined = {loss: combine_p([p_seeds[loss], p_pairs[loss]]) for loss in others}
+    tested = [loss for loss in others if combined[loss] is not None]
+    adjusted = dict(zip(tested, holm([combined[loss] for loss in tested]), strict=True))
+    cells = {}
+    for loss in [*losses, BASELINE]:
+        if loss == best:
+            tied: bool | None = True
+        else:
+            tied = None if loss not in adjusted else adjusted[loss] >= alpha
+        cells[loss] = Cell(
+            seeds=summaries[loss],
+            pairs=paired.get(loss),
+            p_seeds=p_seeds.get(loss),
+            p_pairs=p_pairs.get(loss),
+            p_vs_best=combined.get(loss),
+            p_holm=adjusted.get(loss),
+            tied_with_best=tied,
+            is_best=loss == best,
+        )
+    return cells, best
 
-        Args:
-            results: Finished runs (seeds of one configuration share ``configuration``).
-            tasks: Task columns in order; ``None``: every task any run has, sorted.
-            primary: Ranking column: a task, ``average`` (of the task columns), or the validation metric.
-                Falls back to the validation metric when no run has test scores.
 
-        Raises:
-            ValueError: If there are no results or ``primary`` is not a column.
-        """
-        if not results:
-            raise ValueError("results: expected at least one finished run (a run directory with metrics.json)")
-        tasks = list(tasks) if tasks is not None else sorted({task for r in results for task in r.test})
-        tasks = [t for t in tasks if any(t in r.test for r in results)]
-        columns = [*tasks, AVERAGE] if tasks else []
-        directions = dict.fromkeys(columns, True)
-        val_metrics = {r.val_metric for r in results}
-        if len(val_metrics) == 1 and None not in val_metrics:
-            val_metric = val_metrics.pop()
-            columns.append(val_metric)
-            directions[val_metric] = results[0].val_higher_is_better
-        if not tasks and primary not in columns and len(columns) == 1:
-            # Runs without test tasks (smoke runs, evaluation.tasks []) are ranked by validation.
-            primary = columns[0]
-        if primary not in columns:
-            raise ValueError(f"primary={primary!r}: expected one of the columns {columns}")
-        groups: dict[tuple[str, ...], list[RunResult]] = {}
-        for result in results:
-            groups.setdefault(result.configuration_key, []).append(result)
-        unranked = []
-        for runs in groups.values():
-            per_column = {task: [r.test.get(task, math.nan) for r in runs] for task in tasks}
-            if tasks:
-                # A seed's average needs every task, so averages compare like with like.
-                per_column[AVERAGE] = [float(np.mean([r.test.get(t, math.nan) for t in tasks])) for r in runs]
-            if len(columns) > len(per_column):
-                per_column[columns[-1]] = [math.nan if r.best_val is None else r.best_val for r in runs]
-            scores = {column: Score.of(values) for column, values in per_column.items()}
-            unranked.append((runs[0].configuration, tuple(r.seed for r in runs), scores))
-        sign = 1.0 if directions[primary] else -1.0
+def _ranks(losses: Sequence[str], cells: Mapping[str, Cell], higher: bool) -> dict[str, int]:
+    top = [loss for loss in losses if cells[loss].tied_with_best]
+    rest = [loss for loss in losses if not cells[loss].tied_with_best]
 
-        def key(item: tuple) -> float:
-            mean = item[2][primary].mean
-            return -sign * mean if math.isfinite(mean) else math.inf
+    def key(loss: str) -> float:
+        mean = cells[loss].seeds.mean
+        return (-mean if higher else mean) if math.isfinite(mean) else math.inf
 
-        ordered = sorted(unranked, key=key)
-        rows, rank = [], 0
-        for position, item in enumerate(ordered):
-            if position == 0 or key(item) != key(ordered[position - 1]):
-                rank = position + 1
-            rows.append(LeaderboardRow(item[0], item[1], item[2], rank))
-        axes = tuple(dict.fromkeys(axis for r in results for axis in r.configuration))
-        return cls(axes, tuple(columns), directions, primary, tuple(rows))
+    ranks = dict.fromkeys(top, 1)
+    ordered = sorted(rest, key=key)
+    for position, loss in enumerate(ordered):
+        # Equal up to float summation order (the same scores of other seeds sum in another order).
+        shared = position > 0 and math.isclose(key(loss), key(ordered[position - 1]), rel_tol=1e-12, abs_tol=1e-9)
+        ranks[loss] = ranks[ordered[position - 1]] if shared else len(top) + position + 1
+    return ranks
+
+
+def build_leaderboard(
+    table: pd.DataFrame,
+    tasks: Sequence[str],
+    primary: str,
+    higher_is_better: Mapping[str, bool] | None = None,
+    pairs: Mapping[str, TaskPairs] | None = None,
+    alpha: float = 0.05,
+    confidence: float = 0.95,
+    bootstrap: BootstrapSettings | None = None,
+    trials: Mapping[str, int] | None = None,
+) -> Leaderboard:
+    """Statistics, ties with the best and ranks, from the per-seed table (and per-pair scores).
+
+    Args:
+        table: The per-seed table (``per_seed.csv``).
+        tasks: MTEB task columns in order (those no run has are dropped).
+        primary: Ranking column: a task, ``average`` (of the tasks, per seed) or the validation metric; falls
+            back to the validation metric when no run has test scores.
+        higher_is_better: Direction per column (default: higher is better).
+        pairs: Task -> per-pair scores, for the bootstrap over test pairs.
+        alpha: Significance level (after Holm) for "significantly worse than the best".
+        confidence: Level of the t- and bootstrap intervals.
+        bootstrap: Bootstrap settings.
+        trials: Loss -> tuning trials used (a study's report), shown as a cost column.
+
+    Raises:
+        ValueError: If the table has no loss rows or ``primary`` is not a column.
+    """
+    directions = dict(higher_is_better or {})
+    bootstrap = bootstrap or BootstrapSettings()
+    losses = sorted(set(table.loc[table["loss"] != BASELINE, "loss"]))
+    if not losses:
+        raise ValueError("results: expected at least one finished run (a run directory with metrics.json)")
+    present = set(table.loc[table["loss"] != BASELINE, "task"])
+    tasks = [t for t in tasks if t in present]
+    extra = sorted(t for t in present if t not in tasks and not t.startswith(COST_PREFIX))
+    columns = [*tasks, AVERAGE] if tasks else []
+    columns += [t for t in extra if t.startswith("val/")]
+    if not tasks and primary not in columns and len(columns) == 1:
+        primary = columns[0]  # runs without test tasks (smoke runs) are ranked by validation
+    if primary not in columns:
+        raise ValueError(f"primary={primary!r}: expected one of the columns {columns}")
+    table = with_average(table, tasks)
+    cost_columns = tuple(c for c in ("wall_time_s", "global_step", "peak_memory_mb") if COST_PREFIX + c in present)
+    cells: dict[str, dict[str, Cell]] = {}
+    best: dict[str, str | None] = {}
+    for column in columns:
+        higher = directions.setdefault(column, True)
+        column_pairs = (pairs or {}).get(column)
+        cells[column], best[column] = _column_cells(
+            table, column, losses, higher, column_pairs, alpha, confidence, bootstrap
+        )
+    ranks = _ranks(losses, cells[primary], directions[primary])
+
+    def row(loss: str, rank: int | None) -> LeaderboardRow:
+        runs = table[(table["loss"] == loss) & table["run_dir"].notna()].drop_duplicates("run_dir")
+        runs = runs.sort_values("seed", na_position="first")
+        dirty = int(sum(1 for flag in runs["git_dirty"] if pd.isna(flag) or flag))
+        return LeaderboardRow(
+            loss=loss,
+            seeds=tuple(int(s) for s in runs["seed"].dropna()),
+            cells={column: cells[column][loss] for column in columns},
+            costs={
+                c: summarize(scores_by_seed(table, loss, COST_PREFIX + c).tolist(), confidence) for c in cost_columns
+            },
+            rank=rank,
+            run_dirs=tuple(str(path) for path in runs["run_dir"]),
+            dirty_runs=dirty,
+        )
+
+    def order(loss: str) -> tuple[int, float]:
+        mean = cells[primary][loss].seeds.mean
+        return ranks[loss], (-mean if directions[primary] else mean) if math.isfinite(mean) else math.inf
+
+    ordered = sorted(losses, key=order)  # stable: equal ranks and means keep label order
+    return Leaderboard(
+        columns=tuple(columns),
+        cost_columns=cost_columns,
+        higher_is_better={c: directions[c] for c in columns},
+        primary=primary,
+        rows=tuple(row(loss, ranks[loss]) for loss in ordered),
+        baseline=row(BASELINE, None) if BASELINE in set(table["loss"]) else None,
+        best=best,
+        alpha=alpha,
+        confidence=confidence,
+        bootstrap=bootstrap,
+        pair_tasks=tuple(t for t in tasks if t in (pairs or {})),
+        trials=dict(trials or {}),
+    )

@@ -16,14 +16,17 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from experiments.report.leaderboard import Leaderboard  # noqa: E402
+from experiments.report.per_seed_table import LabelledRun  # noqa: E402
 from experiments.report.results_loader import RunResult  # noqa: E402
 
 TRAIN_LOSS = "train/loss"
 ColumnSelector = Callable[["RunResult", pd.DataFrame], list[str]]
 
 
-def _save(figure: plt.Figure, stem: Path) -> list[Path]:
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+def save_figure(figure: plt.Figure, stem: Path) -> list[Path]:
+    """Write ``figure`` as ``<stem>.png`` and ``<stem>.svg`` and close it."""
+    # Not with_suffix: a stem such as "history_lr1.5" has a dot of its own.
+    paths = [stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.svg"]
     for path in paths:
         # "tight" keeps legends placed outside the axes inside the file.
         figure.savefig(path, dpi=120, bbox_inches="tight")
@@ -31,38 +34,38 @@ def _save(figure: plt.Figure, stem: Path) -> list[Path]:
     return paths
 
 
-def _name(configuration: dict[str, str]) -> str:
-    return " ".join(configuration.values())
-
-
 def plot_task_bars(board: Leaderboard, stem: Path) -> list[Path]:
-    """Grouped bars: one group per score column, one bar per configuration, error bars = std over seeds."""
+    """Grouped bars: one group per score column, one bar per loss (and the baseline), error bars = t-interval."""
     columns = list(board.columns)
-    width = 0.8 / len(board.rows)
-    figure, axis = plt.subplots(figsize=(max(6.0, 1.6 * len(columns) + 0.3 * len(board.rows)), 4.5))
+    rows = [*board.rows, *([board.baseline] if board.baseline is not None else [])]
+    width = 0.8 / len(rows)
+    figure, axis = plt.subplots(figsize=(max(6.0, 1.6 * len(columns) + 0.3 * len(rows)), 4.5))
     positions = np.arange(len(columns))
-    for i, row in enumerate(board.rows):
-        means = [row.scores[c].mean for c in columns]
-        stds = [row.scores[c].std or 0.0 for c in columns]
+    for i, row in enumerate(rows):
+        summaries = [row.cells[c].seeds for c in columns]
+        means = np.array([s.mean for s in summaries])
+        low = np.array([s.mean - s.ci_low if s.ci_low is not None else 0.0 for s in summaries])
+        high = np.array([s.ci_high - s.mean if s.ci_high is not None else 0.0 for s in summaries])
         axis.bar(
-            positions + (i - (len(board.rows) - 1) / 2) * width,
+            positions + (i - (len(rows) - 1) / 2) * width,
             means,
             width,
-            yerr=stds,
+            yerr=np.vstack([low, high]),
             capsize=2,
-            label=_name(row.configuration),
+            label=row.loss,
+            hatch="//" if row is board.baseline else None,
         )
     axis.set_xticks(positions, columns, rotation=15 if len(columns) > 4 else 0)
-    axis.set_ylabel("score (mean ± std over seeds)")
-    finite = [r.scores[c].mean for r in board.rows for c in columns if math.isfinite(r.scores[c].mean)]
+    axis.set_ylabel(f"score (mean, {round(100 * board.confidence)}% t-interval over seeds)")
+    finite = [r.cells[c].seeds.mean for r in rows for c in columns if math.isfinite(r.cells[c].seeds.mean)]
     if finite:
         # Differences between losses are a few points: start the axis near the lowest bar, not at zero.
         low, high = min(finite), max(finite)
         axis.set_ylim(max(0.0, low - 0.15 * (high - low + 1.0) - 2.0), high + 0.1 * (high - low + 1.0) + 1.0)
-    axis.legend(fontsize="small", ncol=2 if len(board.rows) > 6 else 1, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    axis.legend(fontsize="small", ncol=2 if len(rows) > 6 else 1, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     axis.set_title(f"scores per task (ranked by {board.primary})")
     figure.tight_layout()
-    return _save(figure, stem)
+    return save_figure(figure, stem)
 
 
 def _val_columns(result: RunResult, history: pd.DataFrame) -> list[str]:
@@ -73,17 +76,18 @@ def _loss_columns(result: RunResult, history: pd.DataFrame) -> list[str]:
     return [c for c in history.columns if c == TRAIN_LOSS or c.startswith(TRAIN_LOSS + "/")]
 
 
-def _mean_curves(results: Sequence[RunResult], select: ColumnSelector) -> dict[str, dict[str, pd.DataFrame]]:
-    """Configuration -> column -> DataFrame(step -> mean, std over seeds) of the selected history columns."""
+def _mean_curves(runs: Sequence[LabelledRun], select: ColumnSelector) -> dict[str, dict[str, pd.DataFrame]]:
+    """Loss -> column -> DataFrame(step -> mean, std over seeds) of the selected history columns."""
     curves: dict[str, dict[str, list[pd.Series]]] = {}
-    for result in results:
+    for run in runs:
+        result = run.result
         history = result.history()
         if history is None or "step" not in history:
             continue
         for column in select(result, history):
             series = history[["step", column]].dropna().groupby("step")[column].mean()
             if not series.empty:
-                curves.setdefault(_name(result.configuration), {}).setdefault(column, []).append(series)
+                curves.setdefault(run.loss, {}).setdefault(column, []).append(series)
     out: dict[str, dict[str, pd.DataFrame]] = {}
     for name, by_column in curves.items():
         for column, runs in by_column.items():
@@ -124,14 +128,14 @@ def _plot_curves(curves: dict[str, dict[str, pd.DataFrame]], stem: Path, title: 
     figure.legend(handles, labels, fontsize="small", loc="outside lower center", ncol=min(4, len(labels)))
     figure.suptitle(title)
     figure.set_layout_engine("constrained")
-    return _save(figure, stem)
+    return save_figure(figure, stem)
 
 
-def plot_validation_curves(results: Sequence[RunResult], stem: Path) -> list[Path]:
-    """Each run's validation primary metric over training steps, one line per configuration (mean ± std)."""
-    return _plot_curves(_mean_curves(results, _val_columns), stem, "validation during training", smooth=False)
+def plot_validation_curves(runs: Sequence[LabelledRun], stem: Path) -> list[Path]:
+    """Each run's validation primary metric over training steps, one line per loss (mean ± std over seeds)."""
+    return _plot_curves(_mean_curves(runs, _val_columns), stem, "validation during training", smooth=False)
 
 
-def plot_loss_statistics(results: Sequence[RunResult], stem: Path) -> list[Path]:
+def plot_loss_statistics(runs: Sequence[LabelledRun], stem: Path) -> list[Path]:
     """``train/loss`` and the loss's own statistics (``train/loss/*``: active fractions, distances...)."""
-    return _plot_curves(_mean_curves(results, _loss_columns), stem, "training loss and loss statistics", smooth=True)
+    return _plot_curves(_mean_curves(runs, _loss_columns), stem, "training loss and loss statistics", smooth=True)

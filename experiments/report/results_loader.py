@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +13,7 @@ from experiments.grid.grid_cell import CELL_FILE
 from experiments.grid.grid_layout import METRICS_FILE
 
 TEST_PREFIX = "test/mteb/"
+COST_KEYS = ("wall_time_s", "global_step", "peak_memory_mb")
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,11 @@ class RunResult:
         val_metric: Name of the validation primary metric (``val/...``), if any.
         val_higher_is_better: Direction of ``val_metric``.
         best_val: Best validation value (the checkpoint's).
-        git_commit: Commit that produced the run, from ``run_metadata.json``.
+        git_commit: Commit that produced the run, from ``run_metadata.json`` (``None``: not recorded).
+        git_dirty: Whether that commit's work tree had changes (``None``: not recorded; runs recorded before
+            ``git_dirty`` existed say so with a ``-dirty`` suffix of the commit).
+        before: Task -> main score (×100) of the untouched encoder (``evaluation.before_fit``), if evaluated.
+        costs: ``wall_time_s``, ``global_step`` and (when recorded) ``peak_memory_mb`` from ``metrics.json``.
     """
 
     run_dir: Path
@@ -39,6 +44,9 @@ class RunResult:
     val_higher_is_better: bool
     best_val: float | None
     git_commit: str | None
+    git_dirty: bool | None = None
+    before: dict[str, float] = field(default_factory=dict)
+    costs: dict[str, float] = field(default_factory=dict)
 
     @property
     def configuration_key(self) -> tuple[str, ...]:
@@ -81,6 +89,12 @@ def load_run(run_dir: Path) -> RunResult | None:
     configuration, seed = _identity(run_dir)
     primary = metrics.get("primary_metric") or {}
     metadata = _read_json(run_dir / "run_metadata.json") or {}
+    commit = metadata.get("git_commit")
+    dirty = metadata.get("git_dirty")
+    if commit is not None and commit.endswith("-dirty"):
+        commit, dirty = commit.removesuffix("-dirty"), True
+    elif commit is not None and dirty is None:
+        dirty = False  # recorded before git_dirty existed: a clean tree had no suffix
     return RunResult(
         run_dir=run_dir,
         configuration=configuration,
@@ -89,7 +103,10 @@ def load_run(run_dir: Path) -> RunResult | None:
         val_metric=primary.get("name"),
         val_higher_is_better=bool(primary.get("higher_is_better", True)),
         best_val=metrics.get("best_val"),
-        git_commit=metadata.get("git_commit"),
+        git_commit=commit,
+        git_dirty=None if commit is None else bool(dirty),
+        before={k.removeprefix(TEST_PREFIX): float(v) for k, v in (metrics.get("before") or {}).items()},
+        costs={k: float(metrics[k]) for k in COST_KEYS if metrics.get(k) is not None},
     )
 
 

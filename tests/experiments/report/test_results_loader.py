@@ -39,3 +39,27 @@ def test_history_is_read_from_metrics_csv(tmp_path: Path) -> None:
 def test_missing_directory_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="does not exist"):
         load_results(tmp_path / "nope")
+
+
+@pytest.mark.parametrize(
+    ("metadata", "commit", "dirty"),
+    [
+        ({"git_commit": "abc", "git_dirty": True}, "abc", True),
+        ({"git_commit": "abc", "git_dirty": False}, "abc", False),
+        ({"git_commit": "abc-dirty"}, "abc", True),  # recorded before git_dirty existed
+        ({"git_commit": "abc"}, "abc", False),
+        ({"git_commit": None, "git_dirty": None}, None, None),
+        (None, None, None),  # no run_metadata.json
+    ],
+)
+def test_provenance_of_a_run(tmp_path: Path, metadata: dict | None, commit: str | None, dirty: bool | None) -> None:
+    write_run(tmp_path, {"loss": "a"}, 1, {}, best_val=1.0, metadata=metadata)
+    (result,) = load_results(tmp_path)
+    assert (result.git_commit, result.git_dirty) == (commit, dirty)
+
+
+def test_before_scores_and_costs(tmp_path: Path) -> None:
+    costs = {"wall_time_s": 5.5, "global_step": 12, "peak_memory_mb": 700.0}
+    write_run(tmp_path, {"loss": "a"}, 1, {"T": 2.0}, best_val=1.0, before={"T": 1.0}, costs=costs)
+    (result,) = load_results(tmp_path)
+    assert result.before == {"T": 1.0} and result.costs == costs
