@@ -37,6 +37,8 @@ class CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
         hardness_mode: Optional hardness weighting of negatives.
         hardness_strength: The weighting strength (alpha).
         mini_batch_size: Sequences per forward pass; bounds the memory, not the number of negatives.
+        mini_batch_num_tokens: Pack mini-batches by non-padding tokens instead: consecutive sequences up to
+            this many tokens per forward pass (sentence-transformers 6.2); ``None`` uses ``mini_batch_size``.
 
     Inputs:
         +-------------------------------------------------+--------+
@@ -72,6 +74,7 @@ class CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
         hardness_mode: HardnessMode | None = None,
         hardness_strength: float = 0.0,
         mini_batch_size: int = 32,
+        mini_batch_num_tokens: int | None = None,
     ) -> None:
         super().__init__(
             scale=scale,
@@ -83,7 +86,8 @@ class CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
             hardness_strength=hardness_strength,
         )
         self.mini_batch_size = mini_batch_size
-        self._cache = GradientCache(mini_batch_size)
+        self.mini_batch_num_tokens = mini_batch_num_tokens
+        self._cache = GradientCache(mini_batch_size, mini_batch_num_tokens=mini_batch_num_tokens)
 
     def training_loss(self, encoder: HFEncoder, batch: TokenizedBatch) -> LossOutput:
         """Embed the batch in mini-batches and compute the loss with cached gradients."""

@@ -25,6 +25,8 @@ class GradientCachedLoss(WrapperLoss):
             (MultipleNegativesRankingLoss, batch triplet losses, MatryoshkaLoss over those, ...) or that
             declares its forward passes (``embedding_passes``, e.g. ContrastiveTensionLossInBatchNegatives).
         mini_batch_size: Sequences per forward pass.
+        mini_batch_num_tokens: Pack mini-batches by non-padding tokens instead: consecutive sequences up to
+            this many tokens per forward pass (sentence-transformers 6.2); ``None`` uses ``mini_batch_size``.
         defer_gradient_sync: Accumulate each parameter's gradient once per step, as DistributedDataParallel
             requires; ``None`` (default) decides by whether a multi-rank process group is initialised.
 
@@ -44,10 +46,17 @@ class GradientCachedLoss(WrapperLoss):
         {class_path: lightning_modules.losses.batch_all_triplet.BatchAllTripletLoss}, mini_batch_size: 16}}``
     """
 
-    def __init__(self, loss: EmbeddingLoss, mini_batch_size: int = 32, defer_gradient_sync: bool | None = None) -> None:
+    def __init__(
+        self,
+        loss: EmbeddingLoss,
+        mini_batch_size: int = 32,
+        mini_batch_num_tokens: int | None = None,
+        defer_gradient_sync: bool | None = None,
+    ) -> None:
         super().__init__(loss)
         self.mini_batch_size = mini_batch_size
-        self._cache = GradientCache(mini_batch_size, defer_gradient_sync)
+        self.mini_batch_num_tokens = mini_batch_num_tokens
+        self._cache = GradientCache(mini_batch_size, defer_gradient_sync, mini_batch_num_tokens)
 
     def training_loss(self, encoder: HFEncoder, batch: TokenizedBatch) -> LossOutput:
         """The wrapped loss, with the batch embedded in mini-batches and gradients cached."""
