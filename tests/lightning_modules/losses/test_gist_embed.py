@@ -136,3 +136,52 @@ def test_invalid_arguments(kwargs, match):
 def test_cached_invalid_token_budget():
     with pytest.raises(ValueError, match="mini_batch_num_tokens must be a positive integer or None"):
         CachedGISTEmbedLoss(mini_batch_num_tokens=0)
+
+
+def test_guide_from_the_data_equals_sentence_transformers_running_the_guide_model(tiny_model_dir, tmp_path):
+    # End to end with real models: our guide embeddings come from the DataModule path (TeacherEncoder through
+    # distill: guide, then the collator); sentence-transformers' GISTEmbedLoss runs the same guide model
+    # itself. Dropout off on both sides and float64 students (sentence-transformers embeds the candidate
+    # columns in one merged forward pass, which changes float32 rounding), so every encoder gradient agrees.
+    from sentence_transformers import SentenceTransformer
+
+    from datamodules.collators import TokenizingCollator
+    from datamodules.distillation import get_distillation
+    from datamodules.teacher_embeddings import TeacherEmbeddings
+    from datamodules.text_dataset import TextDataset
+    from lightning_modules.encoders.hf_encoder import HFEncoder
+    from lightning_modules.encoders.teacher_encoder import TeacherEncoder
+    from tests.lightning_modules.losses.text_batches import sentences
+
+    columns = [sentences(6, seed=c) for c in range(3)]
+    rows = TextDataset(BatchFormat.TRIPLET, columns, None, name="triplets")
+    guide = TeacherEncoder(str(tiny_model_dir))
+    guided = get_distillation("guide").apply(rows, TeacherEmbeddings(guide, str(tmp_path / "cache")))
+    torch.manual_seed(0)
+    encoder = HFEncoder(str(tiny_model_dir), pooling="cls", normalize=False).eval()
+    batch = TokenizingCollator(encoder.tokenizer, BatchFormat.GUIDED, encoder.max_seq_length)(
+        [guided[i] for i in range(len(guided))]
+    )
+    st_student = SentenceTransformer(str(encoder.save_sentence_transformer(tmp_path / "student"))).eval().double()
+    encoder.double()
+    st_guide_encoder = HFEncoder(str(tiny_model_dir), pooling=guide.pooling, normalize=guide.normalize)
+    st_guide = SentenceTransformer(str(st_guide_encoder.save_sentence_transformer(tmp_path / "guide"))).eval()
+
+    options = dict(margin_strategy="relative", margin=0.01)
+    out = GISTEmbedLoss(**options).training_loss(encoder, batch)
+    ours = out.loss
+    assert 0 < out.stats["false_negative_fraction"] < 1  # the guide's filter is at work, not all-or-nothing
+    reference_loss = st.GISTEmbedLoss(st_student, st_guide, **options)
+    assert not reference_loss.must_retokenize  # same tokenizer: the guide reads the student's features
+    theirs = reference_loss([st_student.preprocess(column) for column in columns], None)
+    assert ours > 0
+    torch.testing.assert_close(ours, theirs, rtol=1e-9, atol=1e-12)
+    ours.backward()
+    theirs.backward()
+    st_params = dict(st_student[0].auto_model.named_parameters())
+    compared = 0
+    for name, param in encoder.transformer.named_parameters():
+        if param.grad is not None:
+            torch.testing.assert_close(param.grad, st_params[name].grad, rtol=1e-7, atol=1e-10)
+            compared += 1
+    assert compared > 10
