@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from core.batch_formats import TokenizedBatch
-from lightning_modules.losses.base import LossOutput
 from lightning_modules.losses.gist_embed import GISTEmbedLoss, MarginStrategy
-from lightning_modules.strategies.gradient_cache import GradientCache
-
-if TYPE_CHECKING:
-    from lightning_modules.encoders.hf_encoder import HFEncoder
+from lightning_modules.losses.gradient_cached import CachedTraining
 
 
-class CachedGISTEmbedLoss(GISTEmbedLoss):
+class CachedGISTEmbedLoss(CachedTraining, GISTEmbedLoss):
     """:class:`~lightning_modules.losses.gist_embed.GISTEmbedLoss` computed with GradCache, for large batches.
 
     The batch is embedded in mini-batches without a graph, the loss's gradient w.r.t. the embeddings is
@@ -79,10 +72,4 @@ class CachedGISTEmbedLoss(GISTEmbedLoss):
             contrast_positives=contrast_positives,
             gather_across_devices=gather_across_devices,
         )
-        self.mini_batch_size = mini_batch_size
-        self.mini_batch_num_tokens = mini_batch_num_tokens
-        self._cache = GradientCache(mini_batch_size, mini_batch_num_tokens=mini_batch_num_tokens)
-
-    def training_loss(self, encoder: HFEncoder, batch: TokenizedBatch) -> LossOutput:
-        """Embed the batch in mini-batches and compute the loss with cached gradients."""
-        return self._cache(self, encoder, batch)
+        self._init_cache(mini_batch_size, mini_batch_num_tokens)

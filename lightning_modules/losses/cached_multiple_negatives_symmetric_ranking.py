@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from core.batch_formats import TokenizedBatch
-from lightning_modules.losses.base import LossOutput
+from lightning_modules.losses.gradient_cached import CachedTraining
 from lightning_modules.losses.multiple_negatives_ranking import RankingSimilarity
 from lightning_modules.losses.multiple_negatives_symmetric_ranking import MultipleNegativesSymmetricRankingLoss
-from lightning_modules.strategies.gradient_cache import GradientCache
-
-if TYPE_CHECKING:
-    from lightning_modules.encoders.hf_encoder import HFEncoder
 
 
-class CachedMultipleNegativesSymmetricRankingLoss(MultipleNegativesSymmetricRankingLoss):
+class CachedMultipleNegativesSymmetricRankingLoss(CachedTraining, MultipleNegativesSymmetricRankingLoss):
     """`MultipleNegativesSymmetricRankingLoss` computed with GradCache, for batches larger than memory allows.
 
     Anchors retrieve their positive and positives their anchor, each direction with its own softmax; the
@@ -69,10 +62,4 @@ class CachedMultipleNegativesSymmetricRankingLoss(MultipleNegativesSymmetricRank
         gather_across_devices: bool = False,
     ) -> None:
         super().__init__(scale=scale, similarity_fct=similarity_fct, gather_across_devices=gather_across_devices)
-        self.mini_batch_size = mini_batch_size
-        self.mini_batch_num_tokens = mini_batch_num_tokens
-        self._cache = GradientCache(mini_batch_size, mini_batch_num_tokens=mini_batch_num_tokens)
-
-    def training_loss(self, encoder: HFEncoder, batch: TokenizedBatch) -> LossOutput:
-        """Embed the batch in mini-batches and compute the loss with cached gradients."""
-        return self._cache(self, encoder, batch)
+        self._init_cache(mini_batch_size, mini_batch_num_tokens)

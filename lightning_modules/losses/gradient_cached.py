@@ -13,6 +13,24 @@ if TYPE_CHECKING:
     from lightning_modules.encoders.hf_encoder import HFEncoder
 
 
+class CachedTraining:
+    """Mixin of the sentence-transformers ``Cached*`` losses: their own ``forward``, with gradient caching.
+
+    ``training_loss`` embeds the batch in mini-batches and computes the loss with cached gradients
+    (:class:`~lightning_modules.strategies.gradient_cache.GradientCache`); ``forward`` stays the uncached
+    loss's, so the value and gradients are the uncached loss's.
+    """
+
+    def _init_cache(self, mini_batch_size: int, mini_batch_num_tokens: int | None) -> None:
+        self.mini_batch_size = mini_batch_size
+        self.mini_batch_num_tokens = mini_batch_num_tokens
+        self._cache = GradientCache(mini_batch_size, mini_batch_num_tokens=mini_batch_num_tokens)
+
+    def training_loss(self, encoder: HFEncoder, batch: TokenizedBatch) -> LossOutput:
+        """Embed the batch in mini-batches and compute the loss with cached gradients."""
+        return self._cache(self, encoder, batch)
+
+
 class GradientCachedLoss(WrapperLoss):
     """Wraps an in-batch loss so that its batch is embedded in mini-batches (GradCache).
 
