@@ -27,10 +27,11 @@ def _part_names(losses: Sequence[EmbeddingLoss]) -> list[str]:
 
 
 class WeightedSumLoss(EmbeddingLoss):
-    r"""Several losses on the same batch embeddings, summed with weights: :math:`\sum_k w_k \mathcal{L}_k`.
+    r"""Several losses on the same batch embeddings, summed with weights (e.g. MNRL + 0.1 x GOR).
 
-    The batch is embedded once and every part receives the same embeddings and labels, so "MNRL + 0.1 x
-    GOR" (sentence-transformers' ``InfoNCEGORLoss`` example) is one config. The parts must accept a common
+    :math:`\mathcal{L} = \sum_k w_k \mathcal{L}_k`. The batch is embedded once and every part receives the
+    same embeddings and labels, so "MNRL + 0.1 x GOR" (sentence-transformers' ``InfoNCEGORLoss`` example) is
+    one config. The parts must accept a common
     batch format and agree on sampling: at most one sampling other than ``random`` among them (a ``random``
     loss trains on any batches); both are checked when the loss is built.
 
