@@ -1,10 +1,12 @@
-"""Time and peak memory of the batch triplet losses, ours vs sentence-transformers, on the same embeddings.
+"""Time and peak memory of embedding-level losses, ours vs sentence-transformers, on the same embeddings.
 
-A step is the loss value plus its backward pass to the embeddings. Times are medians over steps of the
-two implementations alternating in one process (at least ``--seconds`` per configuration). Peak memory
-is measured for one step in a fresh process per implementation, so it is that of the loss alone: peak
-resident set growth on CPU, peak allocated memory on CUDA. Batches hold ``B`` random 384-d embeddings
-with ``labels`` classes of equal size.
+A step is the loss value plus its backward pass to the embeddings (``st_loss_steps.py`` builds them: the
+batch triplet losses, GIST, the cached losses' loss computation, DistillKLDiv, EmbedDistill, GOR). Times are
+medians over steps of the two implementations alternating in one process (at least ``--seconds`` per
+configuration). Peak memory is measured for one step in a fresh process per implementation, so it is that
+of the loss alone: peak resident set growth on CPU, peak allocated memory on CUDA. Batches hold ``B``
+random 384-d embeddings per column; the batch triplet losses' have ``labels`` classes of equal size (the
+other losses have no classes: one row per batch size).
 
     python benchmarks/loss_kernels.py --batch-sizes 128 512 1024 --labels 2 32
 """
@@ -18,8 +20,9 @@ import time
 from collections.abc import Callable
 
 from fresh_process import peak_rss_kb, run_in_fresh_process
+from st_loss_steps import STEPS, TRIPLET_LOSSES
 
-LOSSES = ("BatchAllTripletLoss", "BatchHardTripletLoss", "BatchSemiHardTripletLoss", "BatchHardSoftMarginTripletLoss")
+LOSSES = tuple(STEPS)
 COLUMNS = ("loss", "B", "labels", "ours s", "ST s", "speed-up", "ours MiB", "ST MiB")
 
 
@@ -28,30 +31,7 @@ def _setup(impl: str, loss_name: str, batch_size: int, n_labels: int) -> tuple[C
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    g = torch.Generator().manual_seed(0)
-    embeddings = torch.randn(batch_size, 384, generator=g).to(device)
-    labels = (torch.arange(batch_size) % n_labels)[torch.randperm(batch_size, generator=g)].to(device)
-    if impl == "ours":
-        import lightning_modules.losses as ours
-
-        ours_loss = getattr(ours, loss_name)()
-
-        def compute(x: torch.Tensor) -> torch.Tensor:
-            return ours_loss([x], labels).loss
-    else:
-        from sentence_transformers.sentence_transformer import losses as st
-
-        st_loss = getattr(st, loss_name)(None)
-
-        def compute(x: torch.Tensor) -> torch.Tensor:
-            return st_loss.compute_loss_from_embeddings([x], labels)
-
-    def step() -> None:
-        compute(embeddings.clone().requires_grad_()).backward()
-        if device == "cuda":
-            torch.cuda.synchronize()
-
-    return step, device
+    return STEPS[loss_name](impl, batch_size, n_labels, device), device
 
 
 def _peak_memory(impl: str, loss_name: str, batch_size: int, n_labels: int, queue: mp.Queue) -> None:
@@ -105,14 +85,14 @@ def main() -> None:
     device = "?"
     for loss_name in args.losses:
         for batch_size in args.batch_sizes:
-            for n_labels in args.labels:
+            for n_labels in args.labels if loss_name in TRIPLET_LOSSES else args.labels[:1]:
                 device, ours_s, st_s = alternating_times(loss_name, batch_size, n_labels, args.seconds)
                 ours_mb = peak_memory("ours", loss_name, batch_size, n_labels)
                 st_mb = peak_memory("st", loss_name, batch_size, n_labels)
                 row = (
                     loss_name,
                     str(batch_size),
-                    str(n_labels),
+                    str(n_labels) if loss_name in TRIPLET_LOSSES else "–",
                     f"{ours_s:.4f}",
                     f"{st_s:.4f}",
                     f"{st_s / ours_s:.1f}x",

@@ -22,6 +22,8 @@ class LabelKind(str, Enum):
     BINARY = "binary"  # int64 0/1 per row
     MARGIN = "margin"  # float32 teacher margin per row
     EMBEDDING = "embedding"  # float32 (B, D) teacher embedding per row
+    COLUMN_EMBEDDINGS = "column_embeddings"  # float32 (B, C, D): a teacher/guide embedding of every text column
+    TEACHER_SCORES = "teacher_scores"  # float32 (B, C - 1): teacher score of the query with each other column
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class _FormatSpec:
     columns: tuple[str, ...]
     label: LabelKind
     variadic: bool = False  # trailing columns repeat (neg_1 ... neg_k)
+    optional_tail: bool = False  # the (repeating) last column may also be absent: pairs are rows too
 
 
 class BatchFormat(str, Enum):
@@ -43,6 +46,8 @@ class BatchFormat(str, Enum):
     MARGIN_TRIPLET = "margin_triplet"
     SINGLE = "single"
     DISTILLATION = "distillation"
+    GUIDED = "guided"
+    TEACHER_SCORED = "teacher_scored"
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -59,9 +64,19 @@ class BatchFormat(str, Enum):
         """Whether the last column repeats (``negative_1 ... negative_k``)."""
         return _SPECS[self].variadic
 
+    @property
+    def min_columns(self) -> int:
+        """The fewest text columns a row of this format has (``guided``: 2, its negatives are optional)."""
+        spec = _SPECS[self]
+        return len(spec.columns) - (1 if spec.optional_tail else 0)
+
     def describe(self) -> str:
         """One-line human description, e.g. ``triplet (anchor, positive, negative)``."""
-        cols = ", ".join(self.columns) + (" ..." if self.variadic else "")
+        spec = _SPECS[self]
+        if spec.optional_tail:
+            cols = ", ".join(self.columns[:-1]) + f"[, {self.columns[-1]}{' ...' if self.variadic else ''}]"
+        else:
+            cols = ", ".join(self.columns) + (" ..." if self.variadic else "")
         label = "" if self.label_kind is LabelKind.NONE else f"; labels: {self.label_kind.value}"
         return f"{self.value} ({cols}{label})"
 
@@ -76,6 +91,12 @@ _SPECS: dict[BatchFormat, _FormatSpec] = {
     BatchFormat.MARGIN_TRIPLET: _FormatSpec(("query", "passage1", "passage2"), LabelKind.MARGIN),
     BatchFormat.SINGLE: _FormatSpec(("sentence",), LabelKind.NONE),
     BatchFormat.DISTILLATION: _FormatSpec(("sentence",), LabelKind.EMBEDDING),
+    # Pairs, triplets or multi-negative rows with the guide's embedding of every column (GISTEmbed).
+    BatchFormat.GUIDED: _FormatSpec(
+        ("anchor", "positive", "negative"), LabelKind.COLUMN_EMBEDDINGS, variadic=True, optional_tail=True
+    ),
+    # A query and >= 2 candidates with the teacher's score of each candidate (DistillKLDivLoss).
+    BatchFormat.TEACHER_SCORED: _FormatSpec(("query", "positive", "negative"), LabelKind.TEACHER_SCORES, variadic=True),
 }
 
 

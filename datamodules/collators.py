@@ -19,6 +19,8 @@ _LABEL_DTYPES = {
     LabelKind.SCORE: torch.float32,
     LabelKind.MARGIN: torch.float32,
     LabelKind.EMBEDDING: torch.float32,
+    LabelKind.COLUMN_EMBEDDINGS: torch.float32,
+    LabelKind.TEACHER_SCORES: torch.float32,
 }
 
 
@@ -52,7 +54,7 @@ class TokenizingCollator:
         labels = (
             None
             if kind is LabelKind.NONE
-            # np.asarray first: stacks the (D,) teacher embeddings of distillation rows in one copy.
+            # np.asarray first: stacks the (D,) / (C, D) / (C - 1,) teacher labels of distilled rows in one copy.
             else torch.as_tensor(np.asarray([e.label for e in examples]), dtype=_LABEL_DTYPES[kind])
         )
         return TokenizedBatch(features=features, labels=labels, format=self.batch_format, texts=texts)

@@ -40,7 +40,8 @@ class TextDataset(Dataset):
     name: str = ""
 
     def __post_init__(self) -> None:
-        expected = len(source_columns(self.format))
+        # A format whose negatives are optional (guided) also takes pairs.
+        expected = len(source_columns(self.format)) if self.format == NLI else self.format.min_columns
         # A repeating last column (multi_negative's negatives) may occur any number of times >= 1.
         variadic = self.format != NLI and self.format.variadic
         if (len(self.columns) < expected) if variadic else (len(self.columns) != expected):

@@ -7,6 +7,7 @@ import re
 
 from torch import nn
 
+from core.batch_formats import BatchFormat
 from lightning_modules.losses import LOSSES
 from lightning_modules.losses.base import EmbeddingLoss
 
@@ -33,6 +34,8 @@ def _summary(cls: type[EmbeddingLoss]) -> str:
 
 def _formats(cls: type[EmbeddingLoss]) -> str:
     accepts = cls.accepts if isinstance(cls.accepts, frozenset) else frozenset()
+    if accepts == frozenset(BatchFormat):
+        return "any"
     # Wrapper losses take the formats of the loss they wrap (a property, only known per instance).
     return ", ".join(sorted(f.value for f in accepts)) or "as wrapped loss"
 

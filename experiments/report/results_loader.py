@@ -74,10 +74,11 @@ def _identity(run_dir: Path) -> tuple[dict[str, str], int | None]:
         else {}
     )
     loss = (config.get("model") or {}).get("loss") or {}
-    data = config.get("data") or {}
+    source = (config.get("data") or {}).get("source") or {}
+    source_class = str(source.get("class_path", "?")).rpartition(".")[2]
     return {
         "loss": str(loss.get("class_path", "?")).rpartition(".")[2],
-        "dataset": str((data.get("init_args") or {}).get("name", str(data.get("class_path", "?")).rpartition(".")[2])),
+        "dataset": str((source.get("init_args") or {}).get("name", source_class)),
     }, config.get("seed_everything")
 
 

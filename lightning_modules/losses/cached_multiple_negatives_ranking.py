@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from core.batch_formats import TokenizedBatch
-from lightning_modules.losses.base import LossOutput
+from lightning_modules.losses.gradient_cached import CachedTraining
 from lightning_modules.losses.multiple_negatives_ranking import (
     Direction,
     HardnessMode,
@@ -14,13 +12,9 @@ from lightning_modules.losses.multiple_negatives_ranking import (
     PartitionMode,
     RankingSimilarity,
 )
-from lightning_modules.strategies.gradient_cache import GradientCache
-
-if TYPE_CHECKING:
-    from lightning_modules.encoders.hf_encoder import HFEncoder
 
 
-class CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
+class CachedMultipleNegativesRankingLoss(CachedTraining, MultipleNegativesRankingLoss):
     """:class:`MultipleNegativesRankingLoss` computed with GradCache, for batches larger than memory allows.
 
     The batch is embedded in mini-batches without a graph, the loss's gradient w.r.t. the embeddings is
@@ -37,6 +31,8 @@ class CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
         hardness_mode: Optional hardness weighting of negatives.
         hardness_strength: The weighting strength (alpha).
         mini_batch_size: Sequences per forward pass; bounds the memory, not the number of negatives.
+        mini_batch_num_tokens: Pack mini-batches by non-padding tokens instead: consecutive sequences up to
+            this many tokens per forward pass (sentence-transformers 6.2); ``None`` uses ``mini_batch_size``.
 
     Inputs:
         +-------------------------------------------------+--------+
@@ -72,6 +68,7 @@ class CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
         hardness_mode: HardnessMode | None = None,
         hardness_strength: float = 0.0,
         mini_batch_size: int = 32,
+        mini_batch_num_tokens: int | None = None,
     ) -> None:
         super().__init__(
             scale=scale,
@@ -82,9 +79,4 @@ class CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
             hardness_mode=hardness_mode,
             hardness_strength=hardness_strength,
         )
-        self.mini_batch_size = mini_batch_size
-        self._cache = GradientCache(mini_batch_size)
-
-    def training_loss(self, encoder: HFEncoder, batch: TokenizedBatch) -> LossOutput:
-        """Embed the batch in mini-batches and compute the loss with cached gradients."""
-        return self._cache(self, encoder, batch)
+        self._init_cache(mini_batch_size, mini_batch_num_tokens)

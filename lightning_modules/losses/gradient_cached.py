@@ -13,6 +13,24 @@ if TYPE_CHECKING:
     from lightning_modules.encoders.hf_encoder import HFEncoder
 
 
+class CachedTraining:
+    """Mixin of the sentence-transformers ``Cached*`` losses: their own ``forward``, with gradient caching.
+
+    ``training_loss`` embeds the batch in mini-batches and computes the loss with cached gradients
+    (:class:`~lightning_modules.strategies.gradient_cache.GradientCache`); ``forward`` stays the uncached
+    loss's, so the value and gradients are the uncached loss's.
+    """
+
+    def _init_cache(self, mini_batch_size: int, mini_batch_num_tokens: int | None) -> None:
+        self.mini_batch_size = mini_batch_size
+        self.mini_batch_num_tokens = mini_batch_num_tokens
+        self._cache = GradientCache(mini_batch_size, mini_batch_num_tokens=mini_batch_num_tokens)
+
+    def training_loss(self, encoder: HFEncoder, batch: TokenizedBatch) -> LossOutput:
+        """Embed the batch in mini-batches and compute the loss with cached gradients."""
+        return self._cache(self, encoder, batch)
+
+
 class GradientCachedLoss(WrapperLoss):
     """Wraps an in-batch loss so that its batch is embedded in mini-batches (GradCache).
 
@@ -25,6 +43,8 @@ class GradientCachedLoss(WrapperLoss):
             (MultipleNegativesRankingLoss, batch triplet losses, MatryoshkaLoss over those, ...) or that
             declares its forward passes (``embedding_passes``, e.g. ContrastiveTensionLossInBatchNegatives).
         mini_batch_size: Sequences per forward pass.
+        mini_batch_num_tokens: Pack mini-batches by non-padding tokens instead: consecutive sequences up to
+            this many tokens per forward pass (sentence-transformers 6.2); ``None`` uses ``mini_batch_size``.
         defer_gradient_sync: Accumulate each parameter's gradient once per step, as DistributedDataParallel
             requires; ``None`` (default) decides by whether a multi-rank process group is initialised.
 
@@ -44,10 +64,17 @@ class GradientCachedLoss(WrapperLoss):
         {class_path: lightning_modules.losses.batch_all_triplet.BatchAllTripletLoss}, mini_batch_size: 16}}``
     """
 
-    def __init__(self, loss: EmbeddingLoss, mini_batch_size: int = 32, defer_gradient_sync: bool | None = None) -> None:
+    def __init__(
+        self,
+        loss: EmbeddingLoss,
+        mini_batch_size: int = 32,
+        mini_batch_num_tokens: int | None = None,
+        defer_gradient_sync: bool | None = None,
+    ) -> None:
         super().__init__(loss)
         self.mini_batch_size = mini_batch_size
-        self._cache = GradientCache(mini_batch_size, defer_gradient_sync)
+        self.mini_batch_num_tokens = mini_batch_num_tokens
+        self._cache = GradientCache(mini_batch_size, defer_gradient_sync, mini_batch_num_tokens)
 
     def training_loss(self, encoder: HFEncoder, batch: TokenizedBatch) -> LossOutput:
         """The wrapped loss, with the batch embedded in mini-batches and gradients cached."""

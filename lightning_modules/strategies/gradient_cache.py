@@ -8,10 +8,12 @@ As sentence-transformers' cached losses:
    w.r.t. them, re-embeds each mini-batch with a graph under the recorded RNG state (so dropout draws
    the same masks) and autocast state, and back-propagates that gradient into the encoder.
 
-Only one mini-batch of encoder activations is alive at a time. Because step 3 hangs off the returned
-loss's own backward, the strategy works under Lightning's automatic optimisation, gradient accumulation
-and loss scaling (whatever gradient reaches the loss reaches every replayed mini-batch), and parameters
-of the loss itself (a learnable scale, a classifier) get their gradients as usual. Unlike
+Mini-batches hold ``mini_batch_size`` sequences, or, with ``mini_batch_num_tokens`` (sentence-transformers
+6.2's token budget), as many consecutive sequences as fit in that many non-padding tokens; each is cut to
+its own longest sequence. Only one mini-batch of encoder activations is alive at a time. Because step 3
+hangs off the returned loss's own backward, the strategy works under Lightning's automatic optimisation,
+gradient accumulation and loss scaling (whatever gradient reaches the loss reaches every replayed
+mini-batch), and parameters of the loss itself (a learnable scale, a classifier) get their gradients as usual. Unlike
 sentence-transformers, the loss is not back-propagated chunk by chunk during the forward pass: its graph
 (e.g. the ``B x B`` similarity matrix) lives until the backward pass, which is negligible next to encoder
 activations for batches up to tens of thousands.
@@ -28,6 +30,7 @@ under ``no_sync``, which is not possible when DDP wraps the whole LightningModul
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -91,10 +94,63 @@ def _rows(features: Features) -> int:
     return int(next(iter(features.values())).shape[0])
 
 
-def split_features(features: Features, mini_batch_size: int) -> list[Features]:
-    """Slice tokenizer features into consecutive mini-batches along the batch dimension."""
+def check_mini_batch_num_tokens(mini_batch_num_tokens: int | None) -> None:
+    """Raise ``ValueError`` unless ``mini_batch_num_tokens`` is ``None`` or a positive integer."""
+    if mini_batch_num_tokens is not None and mini_batch_num_tokens <= 0:
+        raise ValueError(f"mini_batch_num_tokens must be a positive integer or None, got {mini_batch_num_tokens}")
+
+
+def mini_batch_ranges(
+    features: Features, mini_batch_size: int, mini_batch_num_tokens: int | None = None
+) -> list[tuple[int, int]]:
+    """The ``(begin, end)`` row ranges of the mini-batches, as sentence-transformers 6.2 computes them.
+
+    Without a token budget every range holds ``mini_batch_size`` rows. With ``mini_batch_num_tokens``,
+    each range greedily takes consecutive rows while their non-padding tokens (from the attention mask)
+    stay within the budget; a row longer than the budget forms its own mini-batch.
+    """
     size = _rows(features)
-    return [{k: v[i : i + mini_batch_size] for k, v in features.items()} for i in range(0, size, mini_batch_size)]
+    if mini_batch_num_tokens is None:
+        return [(begin, min(begin + mini_batch_size, size)) for begin in range(0, size, mini_batch_size)]
+    if "attention_mask" not in features:
+        raise ValueError(
+            "mini_batch_num_tokens needs per-sequence token counts, but the features have no 'attention_mask'; "
+            "use mini_batch_size instead"
+        )
+    cumulative = features["attention_mask"].sum(dim=1).cumsum(dim=0).tolist()
+    ranges = []
+    begin = 0
+    while begin < size:
+        before = cumulative[begin - 1] if begin > 0 else 0
+        end = max(bisect.bisect_right(cumulative, before + mini_batch_num_tokens), begin + 1)
+        ranges.append((begin, end))
+        begin = end
+    return ranges
+
+
+def _mini_batch(features: Features, begin: int, end: int) -> Features:
+    """Rows ``begin:end``, without the trailing token columns that are padding in every one of those rows.
+
+    As sentence-transformers: a mini-batch of short rows is then not embedded at the whole batch's width
+    (else a token budget would not bound memory). Leading padding is kept, so positions do not move.
+    """
+    rows = {k: v[begin:end] for k, v in features.items()}
+    mask = rows.get("attention_mask")
+    if mask is None or mask.dim() != 2:
+        return rows
+    active = mask.bool().any(dim=0).nonzero()
+    width = int(active.max()) + 1 if active.numel() else mask.shape[1]
+    if width == mask.shape[1]:
+        return rows
+    return {k: v[:, :width] if v.dim() >= 2 and v.shape[1] == mask.shape[1] else v for k, v in rows.items()}
+
+
+def split_features(
+    features: Features, mini_batch_size: int, mini_batch_num_tokens: int | None = None
+) -> list[Features]:
+    """Slice tokenizer features into consecutive mini-batches (see :func:`mini_batch_ranges`)."""
+    ranges = mini_batch_ranges(features, mini_batch_size, mini_batch_num_tokens)
+    return [_mini_batch(features, begin, end) for begin, end in ranges]
 
 
 class GradientCache:
@@ -105,13 +161,20 @@ class GradientCache:
         defer_gradient_sync: Accumulate each parameter's gradient once per backward pass (needed under
             DDP, see the module docstring); ``None`` (default) enables it when a process group with more
             than one rank is initialised.
+        mini_batch_num_tokens: Pack the mini-batches by non-padding tokens instead (sentence-transformers
+            6.2's token budget): consecutive sequences up to this many tokens per forward pass, which keeps
+            the work per pass even on data of varied length; ``None`` (default) uses ``mini_batch_size``.
     """
 
-    def __init__(self, mini_batch_size: int, defer_gradient_sync: bool | None = None) -> None:
+    def __init__(
+        self, mini_batch_size: int, defer_gradient_sync: bool | None = None, mini_batch_num_tokens: int | None = None
+    ) -> None:
         if mini_batch_size < 1:
             raise ValueError(f"mini_batch_size must be >= 1, got {mini_batch_size}")
+        check_mini_batch_num_tokens(mini_batch_num_tokens)
         self.mini_batch_size = mini_batch_size
         self.defer_gradient_sync = defer_gradient_sync
+        self.mini_batch_num_tokens = mini_batch_num_tokens
 
     def __call__(self, loss: EmbeddingLoss, encoder: HFEncoder, batch: TokenizedBatch) -> LossOutput:
         """Gradient-cached equivalent of ``loss.training_loss(encoder, batch)`` for a pure in-batch loss.
@@ -143,7 +206,7 @@ class GradientCache:
         columns: list[Tensor] = []
         with torch.no_grad():
             for p in passes:
-                chunks = split_features(p.features, self.mini_batch_size)
+                chunks = split_features(p.features, self.mini_batch_size, self.mini_batch_num_tokens)
                 states: list[RandContext] = []
                 embeddings: list[Tensor] = []
                 for mb in chunks:

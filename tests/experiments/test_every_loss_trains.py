@@ -50,6 +50,23 @@ RECIPES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "MultipleNegativesSymmetricRankingLoss": ("multiple_negatives_symmetric_ranking", "snli_triplets", ()),
     "SoftmaxLoss": ("softmax", "msrp", ("--model.loss.init_args.embedding_dim", "{dim}")),
     "GradientCachedLoss": ("gradient_cached", "banking77", ()),
+    "CachedMultipleNegativesSymmetricRankingLoss": ("cached_multiple_negatives_symmetric_ranking", "snli_triplets", ()),
+    "GISTEmbedLoss": ("gist_embed", "snli_guided", TEACHER),
+    # A token budget instead of mini_batch_size: the packing runs end to end.
+    "CachedGISTEmbedLoss": (
+        "cached_gist_embed",
+        "snli_guided",
+        (*TEACHER, "--model.loss.init_args.mini_batch_num_tokens", "300"),
+    ),
+    "DistillKLDivLoss": ("distill_kl_div", "snli_teacher_scores", TEACHER),
+    # With a learned projection (a loss parameter, trained with the encoder).
+    "EmbedDistillLoss": (
+        "embed_distill",
+        "stsb_distillation",
+        (*TEACHER, "--model.loss.init_args.projection_dim", "{dim}"),
+    ),
+    "GlobalOrthogonalRegularizationLoss": ("global_orthogonal_regularization", "stsb", ()),
+    "WeightedSumLoss": ("weighted_sum", "snli_triplets", ()),
 }
 
 
@@ -101,3 +118,5 @@ def test_loss_trains_from_the_cli(loss_name: str, tiny_model_dir: Path, data_dir
     initial = load_file(tiny_model_dir / "model.safetensors")
     changed = [key for key, value in initial.items() if not torch.equal(trained[f"encoder.transformer.{key}"], value)]
     assert changed, f"{loss_name}: no encoder weight changed in two training steps"
+    if loss_name == "EmbedDistillLoss":  # the learned projection is a loss parameter, checkpointed with the module
+        assert {"loss.projection.weight", "loss.projection.bias"} <= set(trained)

@@ -45,7 +45,7 @@ def write_run(
     config = {
         "seed_everything": seed,
         "model": {"loss": {"class_path": f"lightning_modules.losses.{labels.get('loss', 'X')}"}},
-        "data": {"class_path": "datamodules.named_datamodule.NamedDataModule", "init_args": {"name": "banking77"}},
+        "data": {"source": {"class_path": "datamodules.sources.NamedSource", "init_args": {"name": "banking77"}}},
     }
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
     if metadata is not None:

@@ -14,13 +14,18 @@ from core.batch_formats import BatchFormat, TokenizedBatch
 from lightning_modules.encoders.hf_encoder import HFEncoder
 from lightning_modules.losses.base import EmbeddingLoss, LossOutput
 from lightning_modules.losses.batch_all_triplet import BatchAllTripletLoss
+from lightning_modules.losses.cached_gist_embed import CachedGISTEmbedLoss
 from lightning_modules.losses.cached_multiple_negatives_ranking import CachedMultipleNegativesRankingLoss
+from lightning_modules.losses.cached_multiple_negatives_symmetric_ranking import (
+    CachedMultipleNegativesSymmetricRankingLoss,
+)
+from lightning_modules.losses.gist_embed import GISTEmbedLoss
 from lightning_modules.losses.gradient_cached import GradientCachedLoss
 from lightning_modules.losses.multiple_negatives_ranking import MultipleNegativesRankingLoss
 from lightning_modules.losses.multiple_negatives_symmetric_ranking import (
     MultipleNegativesSymmetricRankingLoss,
 )
-from lightning_modules.strategies.gradient_cache import GradientCache, RandContext, split_features
+from lightning_modules.strategies.gradient_cache import GradientCache, RandContext, mini_batch_ranges, split_features
 from tests.lightning_modules.losses.text_batches import text_batch
 
 BATCH = 7
@@ -34,6 +39,10 @@ def encoder(tiny_model_dir) -> HFEncoder:
     return enc
 
 
+def _seeded(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
 def _batches(encoder: HFEncoder) -> dict[str, tuple[EmbeddingLoss, TokenizedBatch]]:
     return {
         "mnrl-triplet": (MultipleNegativesRankingLoss(), text_batch(encoder, BatchFormat.TRIPLET, BATCH)),
@@ -45,10 +54,27 @@ def _batches(encoder: HFEncoder) -> dict[str, tuple[EmbeddingLoss, TokenizedBatc
             BatchAllTripletLoss(),
             text_batch(encoder, BatchFormat.LABELED, BATCH, labels=torch.tensor([0, 1, 2, 0, 1, 2, 0])),
         ),
+        # Guide embeddings as labels: random ones flag about half of the candidates as false negatives.
+        "gist-guided-triplet": (
+            GISTEmbedLoss(temperature=0.05),
+            text_batch(encoder, BatchFormat.GUIDED, BATCH, labels=torch.randn(BATCH, 3, 5, generator=_seeded(0))),
+        ),
     }
 
 
-LOSS_NAMES = ["mnrl-triplet", "symmetric-pair", "batch-all-triplet"]
+LOSS_NAMES = ["mnrl-triplet", "symmetric-pair", "batch-all-triplet", "gist-guided-triplet"]
+# The sentence-transformers cached losses, built from the arguments of the uncached loss they cache.
+CACHED_CLASSES: dict[type, Callable[[int, int | None], EmbeddingLoss]] = {
+    MultipleNegativesRankingLoss: lambda mini, tokens: CachedMultipleNegativesRankingLoss(
+        mini_batch_size=mini, mini_batch_num_tokens=tokens
+    ),
+    MultipleNegativesSymmetricRankingLoss: lambda mini, tokens: CachedMultipleNegativesSymmetricRankingLoss(
+        mini_batch_size=mini, mini_batch_num_tokens=tokens
+    ),
+    GISTEmbedLoss: lambda mini, tokens: CachedGISTEmbedLoss(
+        temperature=0.05, mini_batch_size=mini, mini_batch_num_tokens=tokens
+    ),
+}
 
 
 Result = tuple[LossOutput, list[Tensor]]
@@ -70,16 +96,15 @@ def _assert_same(a: Result, b: Result) -> None:
         torch.testing.assert_close(grad, expected, rtol=1e-5, atol=1e-6)
 
 
-def _cached_runners(loss: EmbeddingLoss, mini: int) -> dict[str, Callable]:
+def _cached_runners(loss: EmbeddingLoss, mini: int, tokens: int | None = None) -> dict[str, Callable]:
     runners = {
-        "strategy": lambda enc, batch: GradientCache(mini)(loss, enc, batch),
-        "deferred_sync": lambda enc, batch: GradientCache(mini, defer_gradient_sync=True)(loss, enc, batch),
-        "wrapper": lambda enc, batch: GradientCachedLoss(loss, mini).training_loss(enc, batch),
+        "strategy": lambda enc, batch: GradientCache(mini, mini_batch_num_tokens=tokens)(loss, enc, batch),
+        "deferred_sync": lambda enc, batch: GradientCache(mini, True, tokens)(loss, enc, batch),
+        "wrapper": lambda enc, batch: GradientCachedLoss(loss, mini, tokens).training_loss(enc, batch),
     }
-    if type(loss) is MultipleNegativesRankingLoss:
-        runners["cached_mnrl"] = lambda enc, b: CachedMultipleNegativesRankingLoss(mini_batch_size=mini).training_loss(
-            enc, b
-        )
+    if type(loss) in CACHED_CLASSES:
+        cached = CACHED_CLASSES[type(loss)](mini, tokens)
+        runners["cached_class"] = cached.training_loss
     return runners
 
 
@@ -103,6 +128,34 @@ def test_mini_batches_equal_uncached_loss_on_the_same_forward_passes(encoder, lo
     expected = _run(encoder, uncached)
     for run in _cached_runners(loss, MINI).values():
         _assert_same(_run(encoder, lambda run=run: run(encoder, batch)), expected)
+
+
+@pytest.mark.parametrize("tokens", [1, 13, 40])
+@pytest.mark.parametrize("loss_name", LOSS_NAMES)
+def test_token_budget_equals_uncached_loss_on_the_same_forward_passes(encoder, loss_name, tokens):
+    # A budget of 1 token puts every sequence in its own mini-batch; 40 packs several of varied count.
+    loss, batch = _batches(encoder)[loss_name]
+
+    def uncached() -> LossOutput:
+        embeddings = [torch.cat([encoder(mb) for mb in split_features(f, MINI, tokens)]) for f in batch.features]
+        return loss(embeddings, batch.labels)
+
+    expected = _run(encoder, uncached)
+    for run in _cached_runners(loss, MINI, tokens).values():
+        _assert_same(_run(encoder, lambda run=run: run(encoder, batch)), expected)
+
+
+@pytest.mark.parametrize("loss_name", LOSS_NAMES)
+def test_token_budget_without_dropout_equals_the_whole_batch_loss(encoder, loss_name):
+    # Without dropout the packing is invisible: trimmed mini-batches embed exactly like the padded batch.
+    loss, batch = _batches(encoder)[loss_name]
+    encoder.eval()
+    try:
+        expected = _run(encoder, lambda: loss.training_loss(encoder, batch))
+        for run in _cached_runners(loss, MINI, 13).values():
+            _assert_same(_run(encoder, lambda run=run: run(encoder, batch)), expected)
+    finally:
+        encoder.train()
 
 
 @pytest.mark.parametrize(("defer", "expected_calls"), [(False, 3 * -(-BATCH // MINI)), (True, 1)])
@@ -164,6 +217,38 @@ def test_rand_context_replays_random_draws():
 def test_invalid_mini_batch_size():
     with pytest.raises(ValueError, match="mini_batch_size"):
         GradientCache(0)
+    with pytest.raises(ValueError, match="mini_batch_num_tokens must be a positive integer or None, got 0"):
+        GradientCache(4, mini_batch_num_tokens=0)
+
+
+def _padded_features(seed: int, left: bool) -> dict[str, Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(1, 12, (9,), generator=g)
+    positions = torch.arange(12)
+    mask = (positions >= 12 - lengths[:, None]) if left else (positions < lengths[:, None])
+    ids = torch.randint(1, 100, (9, 12), generator=g) * mask
+    return {"input_ids": ids, "attention_mask": mask.long(), "token_type_ids": torch.zeros_like(ids)}
+
+
+@pytest.mark.parametrize("left", [False, True], ids=["right-padded", "left-padded"])
+@pytest.mark.parametrize(("mini", "tokens"), [(4, None), (2, None), (32, 1), (32, 10), (32, 25), (32, 1000)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_mini_batches_are_those_of_sentence_transformers(seed, mini, tokens, left):
+    from sentence_transformers.base.losses.gradcache import _create_minibatch, _minibatch_ranges
+
+    features = _padded_features(seed, left)
+    ranges = mini_batch_ranges(features, mini, tokens)
+    assert ranges == _minibatch_ranges(features, mini, tokens)
+    for (begin, end), ours in zip(ranges, split_features(features, mini, tokens), strict=True):
+        theirs = _create_minibatch(features, begin, end)
+        assert ours.keys() == theirs.keys()
+        for key, value in ours.items():
+            assert torch.equal(value, theirs[key]), key
+
+
+def test_token_budget_needs_an_attention_mask():
+    with pytest.raises(ValueError, match="no 'attention_mask'; use mini_batch_size instead"):
+        mini_batch_ranges({"input_ids": torch.ones(3, 4)}, 2, 10)
 
 
 def test_replay_reenters_autocast(encoder):
