@@ -25,7 +25,10 @@ class ConversionOptions:
             CoSENT and AnglE work on raw scores.
         distill: Label the training rows with the DataModule's ``teacher``: ``embeddings`` turns single
             sentences into (sentence, teacher embedding) rows (MSELoss); ``margins`` turns triplets into
-            (query, passage1, passage2, teacher margin) rows (MarginMSELoss).
+            (query, passage1, passage2, teacher margin) rows (MarginMSELoss); ``guide`` labels pair, triplet
+            and multi-negative rows with the teacher's embedding of every column (GISTEmbedLoss,
+            EmbedDistillLoss); ``scores`` labels triplet and multi-negative rows with the teacher's dot
+            product of the query with each candidate (DistillKLDivLoss).
         noise: ``token_deletion``: serve single sentences with TSDAE's noise (each word deleted with
             probability ``deletion_ratio``, at least one kept; redrawn every epoch, seeded), the originals
             kept as the decoder targets.
