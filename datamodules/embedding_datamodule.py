@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
@@ -271,6 +272,9 @@ class EmbeddingDataModule(pl.LightningDataModule):
             collate_fn=collator,
             num_workers=workers,
             persistent_workers=workers > 0,
+            # An own generator: starting an iterator (every epoch, every validation) then leaves the global
+            # RNG untouched, so dropout draws the same masks whether or not a run was resumed in between.
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     @staticmethod

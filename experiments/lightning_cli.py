@@ -11,7 +11,6 @@ from typing import Any
 from jsonargparse import Namespace
 from pytorch_lightning import LightningModule, Trainer
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
-from pytorch_lightning.loggers import CSVLogger
 
 import lightning_modules.losses  # noqa: F401 - registers every loss so configs can name it by class name
 from core.errors import SetupError
@@ -19,6 +18,7 @@ from datamodules.embedding_datamodule import EmbeddingDataModule
 from experiments.atomic_io import atomic_write_json, atomic_write_text
 from experiments.callbacks.run_finalizer import METRICS_FILE, RunFinalizer
 from experiments.precision import Autocast, resolve_precision
+from experiments.run_history_logger import RunHistoryLogger
 from experiments.run_metadata import run_metadata
 from experiments.wandb_logging import WandbSettings, build_wandb_logger
 from lightning_modules.embedding_module import EmbeddingLitModule
@@ -119,7 +119,7 @@ class LosslabCLI(LightningCLI):
         run_dir = Path(cfg.run_dir)
         # The CSV history sits beside config.yaml in the run directory, which Lightning warns about.
         warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty")
-        loggers: list[Any] = [CSVLogger(save_dir=str(run_dir), name="", version="")]
+        loggers: list[Any] = [RunHistoryLogger(save_dir=str(run_dir), name="", version="")]
         config = {**cfg.clone().as_dict(), "run_metadata": run_metadata()}
         wandb_logger = build_wandb_logger(cfg.wandb, run_dir, config)
         if wandb_logger is not None:

@@ -23,8 +23,11 @@ class WandbSettings:
         project: W&B project.
         entity: W&B entity (user or team); ``None`` uses the account default.
         name: Run name; ``None`` uses the run directory's name.
-        group: Run group (the grid runner sets the grid name).
+        group: Run group (the grid runner sets the grid name, ``losslab tune`` the study's).
         tags: Run tags.
+        job_type: Kind of run: ``train`` (a fit), ``tune`` (a study's trial); ``eval`` and ``report`` runs
+            are made by those commands.
+        log_model: Also upload the exported best model (``<run_dir>/model``) as a ``model`` artifact.
     """
 
     mode: Literal["offline", "online", "disabled"] = "offline"
@@ -33,12 +36,42 @@ class WandbSettings:
     name: str | None = None
     group: str | None = None
     tags: list[str] = field(default_factory=list)
+    job_type: str = "train"
+    log_model: bool = False
 
 
 class ResilientWandbLogger(WandbLogger):
-    """A WandbLogger whose failures are logged as warnings and then switch W&B off for the run."""
+    """A WandbLogger whose failures are logged as warnings and then switch W&B off for the run.
+
+    Args:
+        log_model_export: Upload the exported best model as an artifact (:meth:`log_exported_model`).
+        **kwargs: ``WandbLogger`` arguments.
+    """
 
     _failed = False
+
+    def __init__(self, log_model_export: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.log_model_export = log_model_export
+
+    def define_best(self, metric: str, higher_is_better: bool) -> None:
+        """Keep the best value of ``metric`` in the run summary (not the last one logged)."""
+        summary = "max" if higher_is_better else "min"
+        self._guard("define_metric", self.experiment.define_metric, metric, summary=summary)
+
+    def log_exported_model(self, model_dir: Path, name: str) -> None:
+        """Upload ``model_dir`` as a ``model`` artifact aliased ``best`` (when ``log_model`` is on)."""
+        if not self.log_model_export:
+            return
+
+        def upload() -> None:
+            import wandb
+
+            artifact = wandb.Artifact(name=name, type="model")
+            artifact.add_dir(str(model_dir))
+            self.experiment.log_artifact(artifact, aliases=["best"])
+
+        self._guard("log_artifact", upload)
 
     def _guard(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> None:
         if self._failed:
@@ -74,6 +107,7 @@ def build_wandb_logger(settings: WandbSettings, run_dir: Path, config: dict[str,
     # Under DDP, Lightning relaunches the command per further device: one W&B run, from rank 0.
     if settings.mode == "disabled" or rank_zero_only.rank != 0:
         return None
+    resumed = existing_run_id(run_dir)
     try:
         import wandb
 
@@ -83,9 +117,13 @@ def build_wandb_logger(settings: WandbSettings, run_dir: Path, config: dict[str,
             name=settings.name or run_dir.name,
             group=settings.group,
             tags=list(settings.tags),
+            job_type=settings.job_type,
             mode=settings.mode,
             dir=str(run_dir),
             config=config,
+            # A resumed fit continues its W&B run (same id) instead of starting another.
+            id=resumed,
+            resume="allow" if resumed else None,
             reinit="finish_previous",
             # The git commit is recorded by losslab itself (run_metadata), also for runs outside the repo.
             settings=wandb.Settings(init_timeout=60, silent=True, console="off", disable_git=True),
@@ -93,7 +131,13 @@ def build_wandb_logger(settings: WandbSettings, run_dir: Path, config: dict[str,
     except Exception as err:  # noqa: BLE001 - a missing/broken W&B must not block training
         log.warning("W&B unavailable (%s); training continues without W&B", err)
         return None
-    return ResilientWandbLogger(experiment=run, save_dir=str(run_dir))
+    return ResilientWandbLogger(log_model_export=settings.log_model, experiment=run, save_dir=str(run_dir))
+
+
+def existing_run_id(run_dir: Path) -> str | None:
+    """The id of the W&B run an earlier attempt of this run directory started (``wandb/*run-<stamp>-<id>``)."""
+    runs = sorted((run_dir / "wandb").glob("*run-*-*")) if (run_dir / "wandb").is_dir() else []
+    return runs[-1].name.rsplit("-", 1)[-1] if runs else None
 
 
 def finish_wandb() -> None:

@@ -32,9 +32,10 @@ class PeakMemory:
 
     def __init__(self) -> None:
         self.peak_mb: float | None = None
+        self.earlier_peak_mb: float | None = None  # of the interrupted attempts a resumed run continues
 
     def start(self) -> None:
-        """Reset the peak counters."""
+        """Reset the peak counters (the peak so far also counts while training runs: see ``state_dict``)."""
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
             return
@@ -43,10 +44,14 @@ class PeakMemory:
         except OSError:
             pass  # not Linux, or not permitted: the peak then counts from the process start
 
-    def stop(self) -> None:
-        """Record the peak since :meth:`start`."""
+    def so_far(self) -> float:
+        """The peak since :meth:`start`, interrupted attempts included (MiB)."""
         if torch.cuda.is_available():
             peak = torch.cuda.max_memory_allocated() / 1024**2
         else:
             peak = _resident_peak_mb()
-        self.peak_mb = round(peak, 1)
+        return round(max(peak, self.earlier_peak_mb or 0.0), 1)
+
+    def stop(self) -> None:
+        """Record the peak since :meth:`start`."""
+        self.peak_mb = self.so_far()

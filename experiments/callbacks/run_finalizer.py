@@ -20,6 +20,7 @@ from experiments.callbacks.peak_memory import PeakMemory
 from experiments.evaluation.errors import EvaluationInputError
 from experiments.evaluation.mteb_runner import MTEBTaskScore, run_mteb
 from experiments.evaluation.task_resolver import resolve_tasks
+from experiments.wandb_logging import ResilientWandbLogger
 from lightning_modules.embedding_module import EmbeddingLitModule
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,9 @@ class RunFinalizer(Callback):
 
     # ----------------------------------------------------------------- state kept in checkpoints
     def state_dict(self) -> dict[str, Any]:
-        """Before-training scores, run id and seconds spent so far."""
-        return {"before": self.before, "run_id": self.run_id, "elapsed_s": self.elapsed_s}
+        """Before-training scores, run id, seconds spent and the training's peak memory so far."""
+        peak = self.memory.peak_mb if self.memory.peak_mb is not None else self.memory.so_far()
+        return {"before": self.before, "run_id": self.run_id, "elapsed_s": self.elapsed_s, "peak_mb": peak}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Continue the run the checkpoint came from."""
@@ -81,6 +83,7 @@ class RunFinalizer(Callback):
         self.run_id = state_dict.get("run_id", self.run_id)
         self._earlier_s = float(state_dict.get("elapsed_s", 0.0))
         self._started = time.monotonic()
+        self.memory.earlier_peak_mb = state_dict.get("peak_mb")
 
     @property
     def elapsed_s(self) -> float:
@@ -100,6 +103,10 @@ class RunFinalizer(Callback):
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Evaluate the untrained encoder (once per run: a resumed run keeps the first scores)."""
         self._started = time.monotonic()
+        primary = self._module(pl_module).primary_metric
+        for logger in trainer.loggers:
+            if isinstance(logger, ResilientWandbLogger) and primary is not None:
+                logger.define_best(*primary)
         if not trainer.is_global_zero or not self.tasks or not self.before_fit or self.before is not None:
             return
         scores = self._mteb(trainer, self._module(pl_module), "before", "before-fit")
@@ -126,6 +133,9 @@ class RunFinalizer(Callback):
             module.load_state_dict(state)
         if self.export_model:
             module.encoder.save_sentence_transformer(run_dir / "model")
+            for logger in trainer.loggers:
+                if isinstance(logger, ResilientWandbLogger):
+                    logger.log_exported_model(run_dir / "model", f"model-{run_dir.name}")
         scores = self._mteb(trainer, module, "after", f"step-{trainer.global_step}") if self.tasks else {}
         after = {task: score.main_score for task, score in scores.items()}
         test_metrics = {f"test/mteb/{task}": score for task, score in after.items()}

@@ -1,0 +1,97 @@
+"""A fit stopped mid-epoch (kill -9, SIGTERM, SIGUSR1) and resumed gives exactly an uninterrupted run's numbers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from experiments.callbacks.last_checkpoint import LAST_CHECKPOINT
+from experiments.cli import CONFIG_DIR, main
+from tests.experiments.short_fit import short_fit
+
+STEPS = 40  # of 180 batches in an STSb epoch: every stop below is in the middle of the epoch
+# Differ between any two runs, interrupted or not (timing, resident memory).
+NOT_REPRODUCIBLE = ("wall_time_s", "peak_memory_mb")
+
+
+def _args(run_dir: Path, tiny_model_dir: Path, sts_task: Path) -> list[str]:
+    return [
+        "fit",
+        *("--config", str(CONFIG_DIR / "quickstart.yaml"), "--run_dir", str(run_dir)),
+        *("--model.encoder.init_args.model_name_or_path", str(tiny_model_dir), "--autocast", "off"),
+        *("--evaluation.tasks", f"[{sts_task}]", "--wandb.mode", "disabled"),
+        *short_fit(STEPS, val_every=5),
+    ]
+
+
+def _metrics(run_dir: Path) -> dict:
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return {k: v for k, v in metrics.items() if k not in NOT_REPRODUCIBLE}
+
+
+def _history(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "metrics.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _stop_after_first_checkpoint(args: list[str], run_dir: Path, signum: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "experiments.cli", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 300
+    while not (run_dir / LAST_CHECKPOINT).is_file():
+        assert process.poll() is None, process.stderr.read().decode()[-2000:]
+        assert time.monotonic() < deadline, "no checkpoint within 300 s"
+        time.sleep(0.005)
+    os.kill(process.pid, signum)
+    process.wait(timeout=300)
+    return process
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, tiny_model_dir: Path, data_dir: Path) -> tuple[Path, Path]:
+    """The reference run, and its 30-pair local STS task (so MTEB before/after numbers are compared too)."""
+    root = tmp_path_factory.mktemp("uninterrupted")
+    task = root / "tiny_sts.csv"
+    with open(data_dir / "stsb" / "test.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))[:30]
+    with open(task, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["sentence1", "sentence2", "score"])
+        writer.writeheader()
+        writer.writerows({k: row[k] for k in ("sentence1", "sentence2", "score")} for row in rows)
+    assert main(_args(root / "run", tiny_model_dir, task)) == 0
+    return root / "run", task
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM, signal.SIGUSR1], ids=lambda s: s.name)
+def test_stopped_run_resumes_to_identical_numbers(signum, uninterrupted, tiny_model_dir: Path, tmp_path: Path):
+    reference, task = uninterrupted
+    run_dir = tmp_path / "run"
+    process = _stop_after_first_checkpoint(_args(run_dir, tiny_model_dir, task), run_dir, signum)
+    assert process.returncode != 0
+    assert not (run_dir / "metrics.json").exists(), "the run finished before it could be stopped"
+    stopped_at = _history(run_dir)[-1]["step"]
+    assert int(stopped_at) < STEPS - 1
+
+    assert main(["fit", "--resume", str(run_dir)]) == 0
+    assert _metrics(run_dir) == _metrics(reference)
+    assert _history(run_dir) == _history(reference)
+
+
+def test_resume_refuses_what_it_cannot_continue(tmp_path: Path, capsys) -> None:
+    assert main(["fit", "--resume", str(tmp_path)]) == 2
+    assert "no config.yaml there" in capsys.readouterr().err
+    (tmp_path / "config.yaml").write_text("{}")
+    assert main(["fit", "--resume", str(tmp_path)]) == 2
+    assert f"no {LAST_CHECKPOINT}" in capsys.readouterr().err
+    (tmp_path / "metrics.json").write_text("{}")
+    assert main(["fit", "--resume", str(tmp_path)]) == 2
+    assert "already finished" in capsys.readouterr().err
