@@ -1,4 +1,4 @@
-"""PML objects from configs: unset or mistyped required arguments, and bad PML setups, fail in one CLI line."""
+"""PML objects from configs: unset required or untyped object arguments, and bad PML setups, fail in one line."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pytorch_metric_learning import losses, miners
+from jsonargparse import Namespace
+from pytorch_metric_learning import distances, losses, miners, regularizers
 
 from experiments.cli import CONFIG_DIR, main
 from experiments.pml_instantiator import instantiate_pml
@@ -33,6 +34,48 @@ def test_a_rejected_type_is_one_line_naming_the_class() -> None:
         ValueError, match=r"^ArcFaceLoss\(num_classes='many', embedding_size=8\) could not be built: "
     ) as caught:
         instantiate_pml(losses.ArcFaceLoss, num_classes="many", embedding_size=8)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "distance",
+    [
+        {"class_path": "pytorch_metric_learning.distances.LpDistance", "init_args": {"power": 2}},
+        "pytorch_metric_learning.distances.LpDistance",
+        Namespace(class_path="pytorch_metric_learning.distances.LpDistance", init_args=Namespace(power=2)),
+        distances.LpDistance(power=2),
+    ],
+    ids=["spec", "class-path", "namespace", "instance"],
+)
+def test_object_arguments_are_built_from_specs_and_class_paths(distance) -> None:
+    # PML's distance/reducer/regularisers are untyped: jsonargparse hands specs over as written (from v5 on).
+    loss = instantiate_pml(
+        losses.SupConLoss,
+        distance=distance,
+        reducer={"class_path": "pytorch_metric_learning.reducers.ThresholdReducer", "init_args": {"low": 0.1}},
+        embedding_regularizer={"class_path": "pytorch_metric_learning.regularizers.LpRegularizer"},
+    )
+    assert isinstance(loss.distance, distances.LpDistance)
+    assert isinstance(loss.embedding_regularizer, regularizers.LpRegularizer)
+    assert loss.reducer.reducers["loss"].low == 0.1  # PML copies the reducer per sub-loss
+
+
+@pytest.mark.parametrize(
+    ("reducer", "message"),
+    [
+        (["low", 0.1], r"SupConLoss: reducer must be a PML BaseReducer given as \{class_path: "),
+        ("pytorch_metric_learning.miners.BatchHardMiner", "SupConLoss: reducer must be a PML BaseReducer, got "),
+        ("pytorch_metric_learning.reducers.NoSuchReducer", "reducer class_path .* cannot be imported"),
+        (
+            {"class_path": "pytorch_metric_learning.reducers.ThresholdReducer", "init_args": {"lo": 0.1}},
+            r"ThresholdReducer\(lo=0.1\) could not be built: .*unexpected keyword argument 'lo'",
+        ),
+    ],
+    ids=["garbled", "not-a-reducer", "unknown-class", "bad-init-arg"],
+)
+def test_bad_object_arguments_are_one_line(reducer, message: str) -> None:
+    with pytest.raises(ValueError, match=message) as caught:
+        instantiate_pml(losses.SupConLoss, reducer=reducer)
     assert "\n" not in str(caught.value)
 
 
