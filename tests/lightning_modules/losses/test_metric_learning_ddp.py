@@ -3,7 +3,8 @@
 Loss value, encoder gradients and the gradients of the loss's own parameters (ArcFace's class weights)
 on every rank equal those of one process on the concatenated batch, for labelled batches (with and
 without a miner, which then mines the global batch) and for pair batches (structure pairs of the
-global batch).
+global batch). In float64, so that the different summation order of two ranks and one process stays far
+below ``assert_close``'s float64 tolerance, and a mined argmin cannot flip on a float32 tie.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class _Model(nn.Module):
         torch.manual_seed(1)
         for p in self.loss.parameters():  # the same class weights in every process
             nn.init.normal_(p)
+        self.double()
 
     def forward(self, columns: list[Tensor], labels: Tensor | None) -> Tensor:
         return self.loss([self.encoder(x) for x in columns], labels).loss
@@ -56,7 +58,7 @@ class _Model(nn.Module):
 
 def _inputs(columns: int) -> tuple[list[Tensor], Tensor | None]:
     g = torch.Generator().manual_seed(0)
-    x = [torch.randn(WORLD_SIZE * LOCAL_BATCH, IN, generator=g) for _ in range(columns)]
+    x = [torch.randn(WORLD_SIZE * LOCAL_BATCH, IN, generator=g, dtype=torch.float64) for _ in range(columns)]
     # Classes straddle the ranks, so pairs, mining and class weights need the other rank's rows.
     return x, (torch.arange(WORLD_SIZE * LOCAL_BATCH) % 3 if columns == 1 else None)
 
