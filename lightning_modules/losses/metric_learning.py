@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import copy
-import traceback
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from pytorch_metric_learning.losses import BaseMetricLossFunction
@@ -20,25 +18,12 @@ from lightning_modules.losses.base import EmbeddingLoss, LossOutput, ParameterGr
 from lightning_modules.losses.index_tuples import column_pairs
 from lightning_modules.losses.input_checks import check_labels
 from lightning_modules.losses.metric_learning_records import as_statistics, recorded_stats, sub_losses
+from lightning_modules.losses.metric_learning_trial import TRIAL_DIM, TrialBatch
 
 if TYPE_CHECKING:
     from lightning_modules.encoders.hf_encoder import HFEncoder
 
 TUPLE_FORMATS = frozenset({BatchFormat.PAIR, BatchFormat.TRIPLET, BatchFormat.MULTI_NEGATIVE})
-# Trial batches that check a loss before training: columns per format, and an embedding size for losses
-# without parameters (for those any size serves; a loss with parameters is tried at the encoder's size).
-_TRIAL_COLUMNS = {BatchFormat.PAIR: 2, BatchFormat.TRIPLET: 3, BatchFormat.MULTI_NEGATIVE: 4}
-_TRIAL_DIM = 8
-
-
-def _reason(err: BaseException) -> str:
-    """One line for an exception: its first message line, else the failing source line (bare asserts)."""
-    text = str(err).strip()
-    if text:
-        return text.splitlines()[0]
-    frames = traceback.extract_tb(err.__traceback__)
-    where = f" at `{frames[-1].line}`" if frames and frames[-1].line else ""
-    return f"{type(err).__name__}{where}"
 
 
 class MetricLearningLoss(EmbeddingLoss):
@@ -189,43 +174,12 @@ class MetricLearningLoss(EmbeddingLoss):
 
     def _try_when_possible(self) -> None:
         # A loss with parameters fits one embedding size only: it is tried once the encoder tells it.
-        dim = self._embedding_dim or (None if self._has_parameters else _TRIAL_DIM)
+        dim = self._embedding_dim or (None if self._has_parameters else TRIAL_DIM)
         if dim is not None:
-            self._trial(self._batch_format or BatchFormat.LABELED, dim)
-
-    def _trial(self, batch_format: BatchFormat, dim: int) -> None:
-        """Run copies of the loss (and miner) on a random batch; raise ``ValueError`` naming what failed."""
-        loss, miner = copy.deepcopy(self.loss), copy.deepcopy(self.miner)
-        generator = torch.Generator().manual_seed(0)
-
-        def attempt(run: Callable[[], Any], problem: str) -> Any:
-            try:
-                return run()
-            except Exception as err:  # noqa: BLE001 - any failure of the foreign loss is reported in one line
-                raise ValueError(f"{self.description} {problem}: {_reason(err)}") from err
-
-        # Restore the global RNG afterwards: PML may draw from it, and training must not see the trial.
-        with torch.random.fork_rng(devices=[]):
-            if batch_format is BatchFormat.LABELED:
-                labels = torch.arange(4) % min(2, self._num_classes or 2)
-                x = torch.randn(4, dim, generator=generator)
-                sizes = {size for p in loss.parameters() for size in p.shape}
-                problem = "cannot train on labeled batches"
-                if sizes and dim not in sizes:
-                    problem = f"does not fit the encoder's {dim}-d embeddings (its embedding_size must be {dim})"
-                attempt(lambda: loss(x, labels), problem)
-                if miner is not None:
-                    indices = attempt(lambda: miner(x, labels), "cannot mine labeled batches")
-                    attempt(lambda: loss(x, labels, indices), "cannot use its miner's indices_tuple (remove the miner)")
-            else:
-                columns = _TRIAL_COLUMNS[batch_format]
-                x = torch.randn(columns * 3, dim, generator=generator)
-                indices = column_pairs(columns, 3, self.in_batch_negatives)
-                attempt(
-                    lambda: loss(x, None, indices),
-                    f"cannot train on {batch_format.describe()} batches, which carry no class labels "
-                    "(it trains on labeled batches)",
-                )
+            trial = TrialBatch(
+                self._batch_format or BatchFormat.LABELED, dim, self._num_classes, self.in_batch_negatives
+            )
+            trial.run(self.description, self.loss, self.miner)
 
     def forward(self, embeddings: Sequence[Tensor], labels: Tensor | None) -> LossOutput:
         """The PML loss on the (gathered) batch, with mined or structural index tuples (see the class doc)."""
