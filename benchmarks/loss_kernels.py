@@ -1,14 +1,17 @@
-"""Time and peak memory of embedding-level losses, ours vs sentence-transformers, on the same embeddings.
+"""Time and peak memory of embedding-level losses, ours vs their reference implementation, on the same embeddings.
 
-A step is the loss value plus its backward pass to the embeddings (``st_loss_steps.py`` builds them: the
-batch triplet losses, GIST, the cached losses' loss computation, DistillKLDiv, EmbedDistill, GOR). Times are
+A step is the loss value plus its backward pass to the embeddings (``st_loss_steps.py`` builds them against
+sentence-transformers: the batch triplet losses, GIST, the cached losses' loss computation, DistillKLDiv,
+EmbedDistill, GOR; ``pml_loss_steps.py`` the ``PML ...`` rows: MetricLearningLoss against the same
+pytorch-metric-learning loss and miner called directly, i.e. the adapter's overhead). Times are
 medians over steps of the two implementations alternating in one process (at least ``--seconds`` per
 configuration). Peak memory is measured for one step in a fresh process per implementation, so it is that
 of the loss alone: peak resident set growth on CPU, peak allocated memory on CUDA. Batches hold ``B``
-random 384-d embeddings per column; the batch triplet losses' have ``labels`` classes of equal size (the
-other losses have no classes: one row per batch size).
+random 384-d embeddings per column; the batch triplet losses' and the PML rows' have ``labels`` classes of
+equal size (the other losses have no classes: one row per batch size).
 
     python benchmarks/loss_kernels.py --batch-sizes 128 512 1024 --labels 2 32
+    OMP_NUM_THREADS=1 python benchmarks/loss_kernels.py --losses "PML MultiSimilarityLoss" --batch-sizes 128 512
 """
 
 from __future__ import annotations
@@ -20,10 +23,14 @@ import time
 from collections.abc import Callable
 
 from fresh_process import peak_rss_kb, run_in_fresh_process
-from st_loss_steps import STEPS, TRIPLET_LOSSES
+from pml_loss_steps import STEPS as PML_STEPS
+from st_loss_steps import STEPS as ST_STEPS
+from st_loss_steps import TRIPLET_LOSSES
 
+STEPS = {**ST_STEPS, **PML_STEPS}
 LOSSES = tuple(STEPS)
-COLUMNS = ("loss", "B", "labels", "ours s", "ST s", "speed-up", "ours MiB", "ST MiB")
+LABELED_LOSSES = (*TRIPLET_LOSSES, *PML_STEPS)  # rows per number of classes
+COLUMNS = ("loss", "B", "labels", "ours s", "reference s", "speed-up", "ours MiB", "reference MiB")
 
 
 def _setup(impl: str, loss_name: str, batch_size: int, n_labels: int) -> tuple[Callable[[], None], str]:
@@ -58,7 +65,7 @@ def peak_memory(impl: str, loss_name: str, batch_size: int, n_labels: int) -> fl
 
 
 def alternating_times(loss_name: str, batch_size: int, n_labels: int, min_seconds: float) -> tuple[str, float, float]:
-    """Median step time of ours and of sentence-transformers, the two alternating step by step."""
+    """Median step time of ours and of the reference, the two alternating step by step."""
     ours, device = _setup("ours", loss_name, batch_size, n_labels)
     reference, _ = _setup("st", loss_name, batch_size, n_labels)
     ours()
@@ -85,14 +92,14 @@ def main() -> None:
     device = "?"
     for loss_name in args.losses:
         for batch_size in args.batch_sizes:
-            for n_labels in args.labels if loss_name in TRIPLET_LOSSES else args.labels[:1]:
+            for n_labels in args.labels if loss_name in LABELED_LOSSES else args.labels[:1]:
                 device, ours_s, st_s = alternating_times(loss_name, batch_size, n_labels, args.seconds)
                 ours_mb = peak_memory("ours", loss_name, batch_size, n_labels)
                 st_mb = peak_memory("st", loss_name, batch_size, n_labels)
                 row = (
                     loss_name,
                     str(batch_size),
-                    str(n_labels) if loss_name in TRIPLET_LOSSES else "–",
+                    str(n_labels) if loss_name in LABELED_LOSSES else "–",
                     f"{ours_s:.4f}",
                     f"{st_s:.4f}",
                     f"{st_s / ours_s:.1f}x",

@@ -17,6 +17,7 @@ from core.errors import SetupError
 from datamodules.embedding_datamodule import EmbeddingDataModule
 from experiments.atomic_io import atomic_write_json, atomic_write_text
 from experiments.callbacks.run_finalizer import METRICS_FILE, RunFinalizer
+from experiments.pml_instantiator import register_pml_instantiator
 from experiments.precision import Autocast, resolve_precision
 from experiments.run_history_logger import RunHistoryLogger
 from experiments.run_metadata import run_metadata
@@ -138,6 +139,7 @@ def run_lightning_cli(args: Sequence[str] | None) -> LosslabCLI:
     Args:
         args: Arguments without the program name; ``None`` reads ``sys.argv``.
     """
+    register_pml_instantiator()  # pytorch-metric-learning losses/miners: unset required arguments fail in one line
     return LosslabCLI(
         EmbeddingLitModule,
         EmbeddingDataModule,

@@ -117,8 +117,15 @@ class EmbeddingLitModule(pl.LightningModule):
         self._val_embeddings, self._val_labels = [], []
 
     def configure_optimizers(self) -> dict[str, Any]:
-        """Optimizer over encoder + loss parameters, with the learning-rate schedule stepped per batch."""
-        optimizer = self.optimizer_factory(self.parameters())
+        """Optimizer over encoder + loss parameters, with the learning-rate schedule stepped per batch.
+
+        The loss's own parameters come in the groups of its ``parameter_groups`` hook (e.g. PML class
+        proxies at their own learning rate); every other parameter forms the first group.
+        """
+        loss_groups = self.loss.parameter_groups()
+        in_loss_groups = {id(p) for group in loss_groups for p in group["params"]}
+        others = [p for p in self.parameters() if id(p) not in in_loss_groups]
+        optimizer = self.optimizer_factory([{"params": others}, *loss_groups])
         schedule = self.lr_scheduler_factory
         if isinstance(schedule, WarmupSchedule):
             scheduler = schedule.build(optimizer, max(1, int(self.trainer.estimated_stepping_batches)))

@@ -29,6 +29,7 @@ from lightning_modules.losses.margin_mse import MarginMSELoss
 from lightning_modules.losses.matryoshka import MatryoshkaLoss
 from lightning_modules.losses.matryoshka_2d import Matryoshka2dLoss
 from lightning_modules.losses.mega_batch_margin import MegaBatchMarginLoss
+from lightning_modules.losses.metric_learning import MetricLearningLoss
 from lightning_modules.losses.mse import MSELoss
 from lightning_modules.losses.multiple_negatives_ranking import MultipleNegativesRankingLoss
 from lightning_modules.losses.multiple_negatives_symmetric_ranking import MultipleNegativesSymmetricRankingLoss
@@ -70,6 +71,7 @@ LOSSES: tuple[type[EmbeddingLoss], ...] = (
     GlobalOrthogonalRegularizationLoss,
     GradientCachedLoss,
     WeightedSumLoss,
+    MetricLearningLoss,
 )
 
 __all__ = ["LOSSES", "EmbeddingLoss", "LossOutput", *(cls.__name__ for cls in LOSSES)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypedDict
 
 from torch import Tensor, nn
 
@@ -14,6 +14,21 @@ if TYPE_CHECKING:
 
 
 Statistics = dict[str, Tensor]
+
+
+class _GroupParameters(TypedDict):
+    params: list[nn.Parameter]
+
+
+class ParameterGroup(_GroupParameters, total=False):
+    """One optimizer parameter group of a loss: its ``params`` and, optionally, its own hyperparameters.
+
+    Keys other than ``params`` override the optimizer's settings for this group only (e.g. a larger
+    learning rate for class proxies than for the encoder); the learning-rate schedule scales it alike.
+    """
+
+    lr: float
+    weight_decay: float
 
 
 class LossOutput:
@@ -88,6 +103,20 @@ class EmbeddingLoss(nn.Module):
         Args:
             encoder: The model being trained.
         """
+
+    def parameter_groups(self) -> list[ParameterGroup]:
+        """Hook used by the LightningModule's optimizer: this loss's own parameters, grouped.
+
+        The default is one group holding every parameter of the loss (a classifier head, a decoder, ...)
+        with the optimizer's own settings, or no group for a loss without parameters. A loss whose
+        parameters want other settings (PML's class proxies, trained with a larger learning rate)
+        overrides it. Parameters of the module left out of every group are trained with the encoder.
+
+        Returns:
+            The parameter groups (each parameter in at most one).
+        """
+        params = list(self.parameters())
+        return [{"params": params}] if params else []
 
     def check_format(self, batch_format: BatchFormat) -> None:
         """Raise a clear ``ValueError`` if this loss cannot consume ``batch_format``.

@@ -67,6 +67,17 @@ RECIPES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     "GlobalOrthogonalRegularizationLoss": ("global_orthogonal_regularization", "stsb", ()),
     "WeightedSumLoss": ("weighted_sum", "snli_triplets", ()),
+    "MetricLearningLoss": ("pml_supcon", "banking77", ()),
+}
+# Further configs of registered losses: config in configs/loss/ -> (config in configs/data/, extra CLI overrides).
+PML_DIM = ("--model.loss.init_args.loss.init_args.embedding_size", "{dim}")
+MORE_CONFIGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pml_multi_similarity": ("banking77", ()),
+    "pml_circle": ("banking77", ()),
+    "pml_arcface": ("banking77", PML_DIM),
+    "pml_proxy_anchor": ("banking77", PML_DIM),
+    "pml_triplet_batch_hard_miner": ("banking77", ()),
+    "pml_ntxent": ("snli_triplets", ()),
 }
 
 
@@ -79,6 +90,28 @@ def test_loss_trains_from_the_cli(loss_name: str, tiny_model_dir: Path, data_dir
     if loss_name not in RECIPES:
         pytest.fail(f"{loss_name} is registered in LOSSES but has no (loss config, data config) recipe here")
     loss_config, data_config, overrides = RECIPES[loss_name]
+    _fit_and_check(loss_name, loss_config, data_config, overrides, tiny_model_dir, data_dir, tmp_path)
+
+
+@pytest.mark.parametrize("loss_config", sorted(MORE_CONFIGS))
+def test_more_loss_configs_train_from_the_cli(
+    loss_config: str, tiny_model_dir: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    config = yaml.safe_load((CONFIG_DIR / "loss" / f"{loss_config}.yaml").read_text())
+    loss_name = config["model"]["loss"]["class_path"].rsplit(".", 1)[-1]
+    data_config, overrides = MORE_CONFIGS[loss_config]
+    _fit_and_check(loss_name, loss_config, data_config, overrides, tiny_model_dir, data_dir, tmp_path)
+
+
+def _fit_and_check(
+    loss_name: str,
+    loss_config: str,
+    data_config: str,
+    overrides: tuple[str, ...],
+    tiny_model_dir: Path,
+    data_dir: Path,
+    tmp_path: Path,
+) -> None:
     dim = json.loads((tiny_model_dir / "config.json").read_text())["hidden_size"]
     values = {"dim": dim, "half": dim // 2, "tiny": tiny_model_dir, "cache": tmp_path / "teacher_cache"}
     run_dir = tmp_path / "run"

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import pytest
 import torch
+from pytorch_metric_learning import losses as pml
+from pytorch_metric_learning.miners import BatchHardMiner
 
 from core.batch_formats import BatchFormat
 from lightning_modules.losses.angle import AnglELoss
@@ -20,6 +22,7 @@ from lightning_modules.losses.cosent import CoSENTLoss
 from lightning_modules.losses.cosine_similarity import CosineSimilarityLoss
 from lightning_modules.losses.margin_mse import MarginMSELoss
 from lightning_modules.losses.mega_batch_margin import MegaBatchMarginLoss
+from lightning_modules.losses.metric_learning import MetricLearningLoss
 from lightning_modules.losses.mse import MSELoss
 from lightning_modules.losses.online_contrastive import OnlineContrastiveLoss
 from lightning_modules.losses.softmax import SoftmaxLoss
@@ -42,6 +45,13 @@ LOSSES: dict[str, tuple[Callable[[], EmbeddingLoss], BatchFormat]] = {
     "margin_mse": (MarginMSELoss, BatchFormat.MARGIN_TRIPLET),
     "softmax": (lambda: SoftmaxLoss(DIM, 2).double(), BatchFormat.BINARY_PAIR),
     "mega_batch_margin": (MegaBatchMarginLoss, BatchFormat.PAIR),
+    "pml_multi_similarity": (lambda: MetricLearningLoss(pml.MultiSimilarityLoss()), BatchFormat.LABELED),
+    "pml_triplet_batch_hard": (
+        lambda: MetricLearningLoss(pml.TripletMarginLoss(), BatchHardMiner()),
+        BatchFormat.LABELED,
+    ),
+    "pml_ntxent_pairs": (lambda: MetricLearningLoss(pml.NTXentLoss()), BatchFormat.PAIR),
+    "pml_circle_triplets": (lambda: MetricLearningLoss(pml.CircleLoss()), BatchFormat.TRIPLET),
 }
 BATCH_TRIPLET = [
     BatchHardTripletLoss,
