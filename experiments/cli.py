@@ -71,7 +71,8 @@ class LosslabCLI(LightningCLI):
         parser.add_dataclass_arguments(WandbSettings, "wandb")
         parser.add_dataclass_arguments(EvaluationSettings, "evaluation")
         parser.link_arguments("model.encoder.init_args.model_name_or_path", "data.init_args.tokenizer")
-        parser.link_arguments("model.encoder.init_args.max_seq_length", "data.init_args.max_seq_length")
+        # From the built encoder: its max_seq_length may be "auto" in the config (the model's own length).
+        parser.link_arguments("model.encoder.max_seq_length", "data.init_args.max_seq_length", apply_on="instantiate")
 
     @property
     def _cfg(self) -> Namespace:
