@@ -261,3 +261,10 @@ def test_length_chunks_give_the_same_embeddings_and_gradients(tiny_model_dir: Pa
     (whole(features) * weights).sum().backward()
     for p_c, p_w in zip(chunked.parameters(), whole.parameters(), strict=True):
         torch.testing.assert_close(p_c.grad, p_w.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_length_chunks_keep_prompt_exclusion(st_models: dict[str, Path]) -> None:
+    # prompt_length travels with every chunk of a length-sorted batch.
+    path = st_models["weightedmean-prompt-excluded"]
+    chunked = HFEncoder(str(path), length_chunk_size=2).eval()
+    assert _max_diff(chunked.encode(SENTENCES, batch_size=4), _st_encode(path)) <= TOLERANCE
