@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from experiments.hub.push_command import main as push_command
+
 
 def eval_command(argv: list[str]) -> int:
     """``losslab eval --model M --tasks T [T ...] [--output-dir DIR]``: MTEB evaluation of any model."""
@@ -68,4 +70,5 @@ TOOL_COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "losses": losses_command,
     "grid": grid_command,
     "report": report_command,
+    "push": push_command,
 }

@@ -80,7 +80,8 @@ class LosslabCLI(LightningCLI):
         parser.add_dataclass_arguments(WandbSettings, "wandb")
         parser.add_lightning_class_args(RunFinalizer, "evaluation")
         parser.link_arguments("model.encoder.init_args.model_name_or_path", "data.tokenizer")
-        parser.link_arguments("model.encoder.init_args.max_seq_length", "data.max_seq_length")
+        # From the built encoder: its max_seq_length may be "auto" in the config (the model's own length).
+        parser.link_arguments("model.encoder.max_seq_length", "data.max_seq_length", apply_on="instantiate")
 
     @property
     def _cfg(self) -> Namespace:

@@ -1,7 +1,7 @@
 """Errors for bad evaluation input: each carries a one-line message meant for the command line.
 
 All derive from :class:`EvaluationInputError`, so ``losslab eval`` catches one type, and also from the
-matching built-in (``ValueError`` or ``FileNotFoundError``) for callers that catch those.
+matching built-in (``ValueError``, ``FileNotFoundError`` or ``FileExistsError``) for callers that catch those.
 """
 
 from __future__ import annotations
@@ -29,3 +29,11 @@ class NotAModelError(EvaluationInputError, ValueError):
 
 class CheckpointMismatchError(EvaluationInputError, ValueError):
     """A checkpoint whose weights do not fit the encoder its hyper-parameters describe."""
+
+
+class ResultExistsError(EvaluationInputError, FileExistsError):
+    """An evaluation whose result files already exist (results are never overwritten silently)."""
+
+
+class DuplicateTaskError(EvaluationInputError, ValueError):
+    """Two tasks of one evaluation with the same name (their results would overwrite each other)."""

@@ -19,6 +19,7 @@ def evaluate_model(
     source: DataSource = "auto",
     batch_size: int = 64,
     precision: Precision = "fp32",
+    overwrite: bool = False,
 ) -> dict[str, MTEBTaskScore]:
     """Evaluate a model on MTEB tasks and print a score table.
 
@@ -26,12 +27,14 @@ def evaluate_model(
         model: Hub id, embedded model name, local HF/sentence-transformers directory, losslab run directory
             or Lightning ``.ckpt`` file.
         tasks: MTEB task names (e.g. ``STSBenchmark SICK-R``), local task names, or STS ``.csv`` files.
-        output_dir: Where MTEB's result JSON is written (``<dir>/<model>/<revision>/<task>.json``); nothing
-            is written when omitted.
+        output_dir: Where MTEB's result JSON is written (``<dir>/<model>/<revision>/<task>.json``, the
+            revision being what was loaded: a Hub commit, ``local-<content hash>``, a checkpoint and step),
+            plus ``<dir>/per_pair/<task>.csv`` for local STS tasks; nothing is written when omitted.
         data_dir: Local data directory (default ``$LOSSLAB_DATA_DIR``).
         source: ``auto`` (local data when present, else the Hub), ``local`` or ``hub``.
         batch_size: Sentences per forward pass.
         precision: ``fp32`` or ``bf16`` (autocast).
+        overwrite: Replace existing result files (otherwise they stop the evaluation before it starts).
 
     Returns:
         Task name → score.
@@ -56,6 +59,8 @@ def evaluate_model(
         source=source,
         batch_size=batch_size,
         precision=precision,
+        provenance=loaded.provenance,
+        overwrite=overwrite,
     )
     print_scores(scores)
     return scores

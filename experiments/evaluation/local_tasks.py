@@ -209,18 +209,39 @@ class LocalSTSTask(LocalDataMixin, AbsTaskSTS):
     """Any CSV with ``sentence1, sentence2, score`` columns, scored with MTEB's STS protocol.
 
     Args:
-        csv_path: The CSV file; its stem names the task.
+        csv_path: The CSV file.
         min_score: Lowest possible gold score (for MTEB's normalisation; Spearman does not depend on it).
         max_score: Highest possible gold score.
         seed: MTEB's task seed.
+        label: What follows ``LocalSTS-`` in the task name (default: the file's stem); results are filed
+            under the task name, so tasks of one evaluation need distinct labels.
     """
 
-    def __init__(self, csv_path: Path, min_score: float = 0.0, max_score: float = 5.0, seed: int = 42) -> None:
+    def __init__(
+        self,
+        csv_path: Path,
+        min_score: float = 0.0,
+        max_score: float = 5.0,
+        seed: int = 42,
+        label: str | None = None,
+    ) -> None:
         csv_path = Path(csv_path)
         self.local_files = (csv_path.name,)
         self.min_score, self.max_score = min_score, max_score
-        self.metadata = _local_metadata(f"LocalSTS-{csv_path.stem}", f"STS on {csv_path}", "STS", "cosine_spearman")
+        name = f"LocalSTS-{label or csv_path.stem}"
+        self.metadata = _local_metadata(name, f"STS on {csv_path}", "STS", "cosine_spearman")
         super().__init__(data_dir=csv_path.parent, seed=seed)
+
+    # Per-instance metadata behind a property: MTEB's unload_data pops an instance attribute named
+    # ``metadata`` (expecting a class-level one underneath), which would leave this task without a name.
+    @property  # type: ignore[override]
+    def metadata(self) -> TaskMetadata:
+        """This CSV's task metadata (name ``LocalSTS-<label>``)."""
+        return self._metadata
+
+    @metadata.setter
+    def metadata(self, value: TaskMetadata) -> None:
+        self._metadata = value
 
     def build_dataset(self) -> DatasetDict:
         """The CSV's pairs as the test split."""

@@ -1,59 +1,77 @@
-"""Load an :class:`HFEncoder` from any model reference the ``eval`` command accepts."""
+"""Load an :class:`HFEncoder` from any model reference the ``eval`` command accepts, with an honest revision."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
-from core.model_resolution import DEFAULT_MODEL, resolve_model_name_or_path
+from core.model_resolution import DEFAULT_MODEL
 from experiments.evaluation.errors import CheckpointMismatchError, NotAModelError
+from experiments.evaluation.model_meta import ModelProvenance, run_model_name
 from lightning_modules.encoders.hf_encoder import HFEncoder
 
-_ENCODER_ARGS = ("model_name_or_path", "pooling", "normalize", "max_seq_length")
+_ENCODER_ARGS = ("model_name_or_path", "pooling", "normalize", "max_seq_length", "revision")
 
 
 @dataclass
 class LoadedModel:
-    """An encoder plus the MTEB name and revision its results are filed under."""
+    """An encoder plus the MTEB name and revision its results are filed under.
+
+    Attributes:
+        encoder: The loaded encoder.
+        name: MTEB model name (``organisation/name``).
+        revision: What was loaded: the Hub commit, ``local-<content hash>`` for a model directory, or the
+            checkpoint name and step.
+        provenance: Base model of a losslab run, when its ``config.yaml`` names one.
+    """
 
     encoder: HFEncoder
     name: str
     revision: str
+    provenance: ModelProvenance = field(default_factory=ModelProvenance)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+def content_revision(model_dir: Path) -> str:
+    """``local-<12 hex>``: a SHA-256 over the names and bytes of a model directory's files.
+
+    The model card (``README.md``) is left out: rewriting it does not change the model.
+    """
+    digest = hashlib.sha256()
+    for file in sorted(p for p in model_dir.rglob("*") if p.is_file()):
+        relative = file.relative_to(model_dir).as_posix()
+        if relative == "README.md" or any(part.startswith(".") for part in file.relative_to(model_dir).parts):
+            continue
+        digest.update(relative.encode() + b"\0")
+        with file.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return f"local-{digest.hexdigest()[:12]}"
 
 
-def sentence_transformers_settings(path: Path) -> dict[str, Any]:
-    """Pooling, normalisation and length of a sentence-transformers model directory (legacy or v6 layout)."""
-    modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
-    settings: dict[str, Any] = {"normalize": any(m["type"].endswith("Normalize") for m in modules)}
-    pooling_dirs = [m["path"] for m in modules if m["type"].endswith("Pooling")]
-    pooling = _read_json(path / pooling_dirs[0] / "config.json") if pooling_dirs else {}
-    if "pooling_mode" in pooling:
-        settings["pooling"] = pooling["pooling_mode"]
-    else:
-        flags = {
-            "pooling_mode_cls_token": "cls",
-            "pooling_mode_max_tokens": "max",
-            "pooling_mode_lasttoken": "lasttoken",
-        }
-        settings["pooling"] = next((mode for key, mode in flags.items() if pooling.get(key)), "mean")
-    length = _read_json(path / "sentence_bert_config.json").get("max_seq_length")
-    length = length or _read_json(path / "tokenizer_config.json").get("model_max_length")
-    if isinstance(length, int) and length < 100_000:  # tokenizers store a huge sentinel when unset
-        settings["max_seq_length"] = length
-    return settings
+def _encoder(**kwargs: Any) -> HFEncoder:
+    try:
+        return HFEncoder(**kwargs)
+    except (OSError, ValueError) as err:  # unreachable Hub model, unrepresentable module stack
+        raise NotAModelError(str(err).strip().splitlines()[0]) from err
 
 
-def _from_model_dir(path: Path, name: str, revision: str) -> LoadedModel:
-    settings = sentence_transformers_settings(path) if (path / "modules.json").is_file() else {}
-    return LoadedModel(HFEncoder(str(path), **settings), name, revision)
+def _run_provenance(run_dir: Path) -> ModelProvenance:
+    """The base model a losslab run was trained from, read from its saved ``config.yaml``."""
+    try:
+        config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+        base = config["model"]["encoder"]["init_args"]["model_name_or_path"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return ModelProvenance()
+    return ModelProvenance(adapted_from=str(base))
+
+
+def _from_model_dir(path: Path, name: str) -> LoadedModel:
+    return LoadedModel(_encoder(model_name_or_path=str(path)), name, content_revision(path))
 
 
 def _encoder_config(hyper_parameters: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -74,7 +92,7 @@ def _from_checkpoint(path: Path) -> LoadedModel:
         raise NotAModelError(f"{path} is not a readable Lightning checkpoint ({type(err).__name__})") from err
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise NotAModelError(f"{path} is not a Lightning checkpoint (no state_dict)")
-    encoder = HFEncoder(**_encoder_config(checkpoint.get("hyper_parameters") or {}, path))
+    encoder = _encoder(**_encoder_config(checkpoint.get("hyper_parameters") or {}, path))
     state = {k.removeprefix("encoder."): v for k, v in checkpoint["state_dict"].items() if k.startswith("encoder.")}
     if not state:
         raise CheckpointMismatchError(f"checkpoint from a different encoder: {path} has no 'encoder.' weights")
@@ -84,7 +102,8 @@ def _from_checkpoint(path: Path) -> LoadedModel:
         detail = str(err).strip().splitlines()[1].strip() if len(str(err).strip().splitlines()) > 1 else str(err)
         raise CheckpointMismatchError(f"checkpoint from a different encoder: {path}: {detail}") from err
     run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
-    return LoadedModel(encoder, f"losslab/{run_dir.name}", f"{path.stem}-step{checkpoint.get('global_step', 0)}")
+    revision = f"{path.stem}-step{checkpoint.get('global_step', 0)}"
+    return LoadedModel(encoder, run_model_name(run_dir), revision, _run_provenance(run_dir))
 
 
 def _latest_checkpoint(run_dir: Path) -> Path | None:
@@ -96,15 +115,20 @@ def _latest_checkpoint(run_dir: Path) -> Path | None:
 
 
 def load_model(model: str) -> LoadedModel:
-    """Load the encoder that ``model`` refers to.
+    """Load the encoder that ``model`` refers to, with its own sentence-transformers module stack.
 
     Args:
         model: One of: a Hub id or the embedded ``sentence-transformers/all-MiniLM-L6-v2``; a local Hugging
             Face or sentence-transformers model directory; a losslab run directory (its exported ``model/``,
             else its newest ``checkpoints/*.ckpt``, ``last.ckpt`` first); a Lightning ``.ckpt`` file.
 
+    Returns:
+        The encoder, filed under the revision actually loaded: a Hub model's commit hash; for a local
+        directory (the embedded model too) a hash of its files, never the official revision of a model it
+        may be a copy of; for a checkpoint its name and step.
+
     Raises:
-        NotAModelError: If ``model`` is none of these.
+        NotAModelError: If ``model`` is none of these, or its module stack cannot be represented.
         CheckpointMismatchError: If a checkpoint's weights do not fit its encoder configuration.
     """
     path = Path(model).expanduser()
@@ -114,9 +138,11 @@ def load_model(model: str) -> LoadedModel:
         return _from_checkpoint(path)
     if path.is_dir():
         if (path / "model" / "config.json").is_file():
-            return _from_model_dir(path / "model", f"losslab/{path.name}", "final")
+            loaded = _from_model_dir(path / "model", run_model_name(path))
+            loaded.provenance = _run_provenance(path)
+            return loaded
         if (path / "config.json").is_file():
-            return _from_model_dir(path, f"local/{path.name}", "local")
+            return _from_model_dir(path, f"local/{path.name}")
         checkpoint = _latest_checkpoint(path)
         if checkpoint is not None:
             return _from_checkpoint(checkpoint)
@@ -124,23 +150,7 @@ def load_model(model: str) -> LoadedModel:
             f"{path} is not a model: expected config.json, a run directory with model/ or checkpoints/*.ckpt"
         )
     name = DEFAULT_MODEL if model == "all-MiniLM-L6-v2" else model
-    try:
-        resolved = resolve_model_name_or_path(name)
-    except FileNotFoundError as err:
-        raise NotAModelError(str(err)) from err
-    if Path(resolved).is_dir():
-        return _from_model_dir(Path(resolved), name if "/" in name else f"local/{name}", _known_revision(name))
-    try:
-        return LoadedModel(HFEncoder(name), name if "/" in name else f"hub/{name}", _known_revision(name))
-    except OSError as err:
-        raise NotAModelError(f"cannot load model {name!r}: not a local path, and not loadable from the Hub") from err
-
-
-def _known_revision(name: str) -> str:
-    """MTEB's registered revision of a public model (results then match the leaderboard's), else ``main``."""
-    import mteb
-
-    try:
-        return mteb.get_model_meta(name).revision or "main"
-    except (KeyError, ValueError):
-        return "main"
+    encoder = _encoder(model_name_or_path=name)
+    source = encoder.source
+    revision = source.commit if source.commit is not None else content_revision(source.local_dir)
+    return LoadedModel(encoder, name if "/" in name else f"hub/{name}", revision)

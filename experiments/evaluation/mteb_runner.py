@@ -13,9 +13,11 @@ import mteb
 from mteb.abstasks.abstask import AbsTask
 from mteb.cache import ResultCache
 
-from experiments.evaluation.errors import MissingTaskDataError
+from experiments.evaluation.errors import MissingTaskDataError, ResultExistsError
 from experiments.evaluation.local_tasks import LOCAL_TASKS, LocalDataMixin
+from experiments.evaluation.model_meta import ModelProvenance
 from experiments.evaluation.mteb_encoder import LosslabMTEBEncoder, Precision
+from experiments.evaluation.per_pair_scores import has_per_pair_scores, per_pair_path, write_per_pair_scores
 from experiments.evaluation.task_resolver import DATA_DIR_ENV, DataSource, resolve_tasks
 from lightning_modules.encoders.hf_encoder import HFEncoder
 
@@ -68,24 +70,54 @@ def _publish(staging: Path, output_dir: Path) -> None:
         os.replace(src, dst)
 
 
+def result_files(model: LosslabMTEBEncoder, tasks: list[AbsTask], output_dir: Path) -> list[Path]:
+    """The files an evaluation of ``tasks`` writes under ``output_dir`` (MTEB's task JSON, per-pair CSVs)."""
+    cache = ResultCache(output_dir)  # only to compute MTEB's layout; nothing is read
+    files = []
+    for task in tasks:
+        in_cache = cache.get_task_result_path(task.metadata.name, model.mteb_model_meta)
+        files.append(output_dir / in_cache.relative_to(output_dir / "results"))
+        if has_per_pair_scores(task):
+            files.append(per_pair_path(output_dir, task.metadata.name))
+    return files
+
+
 def evaluate_tasks(
-    model: LosslabMTEBEncoder, tasks: list[AbsTask], output_dir: Path | None, batch_size: int = 64
+    model: LosslabMTEBEncoder,
+    tasks: list[AbsTask],
+    output_dir: Path | None,
+    batch_size: int = 64,
+    overwrite: bool = False,
 ) -> dict[str, MTEBTaskScore]:
     """Run resolved tasks through ``mteb.evaluate`` and write MTEB's result files.
 
     Results go to ``output_dir/<model name as path>/<revision>/<task>.json`` (plus ``model_meta.json``
-    and ``run_settings.jsonl``), exactly as MTEB's result cache lays them out. They are written to a
-    staging directory first and renamed into place, and never read back: nothing stale is reused.
+    and ``run_settings.jsonl``), exactly as MTEB's result cache lays them out, and, for local STS tasks,
+    ``output_dir/per_pair/<task>.csv`` (see :mod:`experiments.evaluation.per_pair_scores`). They are
+    written to a staging directory first and renamed into place, and never read back: nothing stale is
+    reused.
 
     Args:
         model: The wrapped encoder.
         tasks: Task objects (from :func:`resolve_tasks`).
         output_dir: Where to write result JSON, or ``None`` to write nothing.
         batch_size: Sentences per forward pass.
+        overwrite: Replace result files that already exist (otherwise they stop the evaluation before it
+            starts).
 
     Returns:
         Task name → score.
+
+    Raises:
+        ResultExistsError: If a result file exists and ``overwrite`` is false.
     """
+    if output_dir is not None and not overwrite:
+        existing = [p for p in result_files(model, tasks, output_dir) if p.exists()]
+        if existing:
+            raise ResultExistsError(
+                f"{existing[0]} already exists ({len(existing)} result file(s) of this model revision would be "
+                "overwritten); choose another output directory or pass overwrite"
+            )
     for task in tasks:
         _load_task_data(task)
     encode_kwargs = {"batch_size": batch_size, "show_progress_bar": False}
@@ -102,9 +134,12 @@ def evaluate_tasks(
             encode_kwargs=encode_kwargs,
             co2_tracker=False,
             show_progress_bar=False,
+            prediction_folder=staging / "predictions" if staging is not None else None,
         )
         if staging is not None and output_dir is not None:
             _publish(staging / "results", output_dir)
+            for task in filter(has_per_pair_scores, tasks):
+                write_per_pair_scores(task, staging / "predictions", output_dir)
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
@@ -131,6 +166,8 @@ def run_mteb(
     source: DataSource = "auto",
     batch_size: int = 64,
     precision: Precision = "fp32",
+    provenance: ModelProvenance | None = None,
+    overwrite: bool = False,
 ) -> dict[str, MTEBTaskScore]:
     """Evaluate ``encoder`` on MTEB tasks by name.
 
@@ -144,13 +181,18 @@ def run_mteb(
         source: ``auto``, ``local`` or ``hub`` (see :func:`resolve_task`).
         batch_size: Sentences per forward pass.
         precision: ``fp32`` or ``bf16`` (autocast).
+        provenance: Base model and training datasets, for MTEB's ``ModelMeta``.
+        overwrite: Replace existing result files instead of refusing before evaluating.
 
     Returns:
         Task name → :class:`MTEBTaskScore`.
     """
     resolved = resolve_tasks(tasks, data_dir, source)
-    wrapper = LosslabMTEBEncoder(encoder, model_name=model_name, revision=revision, precision=precision)
-    return evaluate_tasks(wrapper, resolved, Path(output_dir) if output_dir is not None else None, batch_size)
+    wrapper = LosslabMTEBEncoder(
+        encoder, model_name=model_name, revision=revision, precision=precision, provenance=provenance
+    )
+    out = Path(output_dir) if output_dir is not None else None
+    return evaluate_tasks(wrapper, resolved, out, batch_size, overwrite=overwrite)
 
 
 def format_scores(scores: dict[str, MTEBTaskScore]) -> str:

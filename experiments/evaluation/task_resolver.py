@@ -12,7 +12,12 @@ from huggingface_hub import constants as hub_constants
 from mteb.abstasks.abstask import AbsTask
 from mteb.get_tasks import TASK_LIST
 
-from experiments.evaluation.errors import InvalidArgumentError, MissingTaskDataError, UnknownTaskError
+from experiments.evaluation.errors import (
+    DuplicateTaskError,
+    InvalidArgumentError,
+    MissingTaskDataError,
+    UnknownTaskError,
+)
 from experiments.evaluation.local_tasks import LOCAL_TASKS, LocalSTSTask
 
 DataSource = Literal["auto", "local", "hub"]
@@ -47,7 +52,30 @@ def _missing(name: str, missing: list[Path], why: str) -> MissingTaskDataError:
     )
 
 
-def resolve_task(name: str, data_dir: Path | None, source: DataSource = "auto") -> AbsTask:
+def csv_task_labels(paths: list[Path]) -> dict[Path, str]:
+    """A distinct label per CSV path: its stem, prefixed with as many parent folders as tell same stems apart.
+
+    ``a/headlines.csv`` and ``b/headlines.csv`` become ``a-headlines`` and ``b-headlines``;
+    ``x/a/headlines.csv`` and ``y/a/headlines.csv`` become ``x-a-headlines`` and ``y-a-headlines``.
+    """
+    labels: dict[Path, str] = {}
+    for stem in {p.stem for p in paths}:
+        group = sorted({p for p in paths if p.stem == stem})
+        depth, deepest = 0, max(len(p.parent.parts) - 1 for p in group)
+        # Labels that stay equal at every depth (a-b/c vs a/b-c) fall through to the clash check.
+        while len({_label(p, depth) for p in group}) < len(group) and depth < deepest:
+            depth += 1
+        labels.update({p: _label(p, depth) for p in group})
+    return labels
+
+
+def _label(path: Path, depth: int) -> str:
+    folders = path.parent.parts[1:]  # without the root
+    parents = folders[len(folders) - depth :] if depth else ()
+    return "-".join([*parents, path.stem])
+
+
+def resolve_task(name: str, data_dir: Path | None, source: DataSource = "auto", label: str | None = None) -> AbsTask:
     """Resolve one task name (or a path to an STS CSV with ``sentence1, sentence2, score``).
 
     Args:
@@ -55,6 +83,7 @@ def resolve_task(name: str, data_dir: Path | None, source: DataSource = "auto") 
         data_dir: The data directory, or ``None``.
         source: ``local`` (data dir only), ``hub`` (MTEB's normal Hub loading) or ``auto`` (local when the
             data dir has the task's files, else the Hub).
+        label: For a ``.csv`` path, the task label (see :class:`LocalSTSTask`).
 
     Raises:
         UnknownTaskError: For a name nobody knows (with close matches).
@@ -64,7 +93,7 @@ def resolve_task(name: str, data_dir: Path | None, source: DataSource = "auto") 
         path = Path(name).expanduser()
         if not path.is_file():
             raise MissingTaskDataError(f"STS file {path} does not exist")
-        return LocalSTSTask(path)
+        return LocalSTSTask(path, label=label)
     local_cls = LOCAL_TASKS.get(name)
     hub_task = _hub_task(name)
     if local_cls is None and hub_task is None:
@@ -88,10 +117,32 @@ def resolve_task(name: str, data_dir: Path | None, source: DataSource = "auto") 
 
 
 def resolve_tasks(names: list[str], data_dir: str | Path | None = None, source: DataSource = "auto") -> list[AbsTask]:
-    """Resolve task names with :func:`resolve_task`; ``data_dir`` defaults to ``$LOSSLAB_DATA_DIR``."""
+    """Resolve task names with :func:`resolve_task`; ``data_dir`` defaults to ``$LOSSLAB_DATA_DIR``.
+
+    CSV tasks get distinct names (:func:`csv_task_labels`); a task given twice, or two tasks that would
+    still share a name, are refused before anything is evaluated, since their results would overwrite
+    each other.
+
+    Raises:
+        DuplicateTaskError: For a repeated task or a name clash.
+    """
     if source not in ("auto", "local", "hub"):
         raise InvalidArgumentError(f"source must be 'auto', 'local' or 'hub', got {source!r}")
     if not names:
         raise InvalidArgumentError("tasks must name at least one task")
     base = resolve_data_dir(data_dir)
-    return [resolve_task(name, base, source) for name in names]
+    keys = [str(Path(n).expanduser().resolve()) if n.endswith(".csv") else n for n in names]
+    repeated = next((n for n, k in zip(names, keys, strict=True) if keys.count(k) > 1), None)
+    if repeated is not None:
+        raise DuplicateTaskError(f"task {repeated!r} is given more than once")
+    labels = csv_task_labels([Path(k) for k in keys if k.endswith(".csv")])
+    tasks = [resolve_task(n, base, source, label=labels.get(Path(k))) for n, k in zip(names, keys, strict=True)]
+    by_name: dict[str, str] = {}
+    for given, task in zip(names, tasks, strict=True):
+        clash = by_name.setdefault(task.metadata.name, given)
+        if clash != given:
+            raise DuplicateTaskError(
+                f"tasks {clash!r} and {given!r} are both named {task.metadata.name!r}: their results would "
+                "overwrite each other; rename one of the files"
+            )
+    return tasks

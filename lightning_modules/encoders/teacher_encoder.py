@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from core.model_resolution import DEFAULT_MODEL, resolve_model_name_or_path
-from lightning_modules.encoders.hf_encoder import HFEncoder
+from lightning_modules.encoders.hf_encoder import Auto, HFEncoder
 from lightning_modules.encoders.pooling import PoolingMode
 
 
@@ -33,24 +33,27 @@ class TeacherEncoder:
     Args:
         model_name_or_path: Local directory or Hub id (``sentence-transformers/all-MiniLM-L6-v2`` is the
             embedded copy).
-        pooling: ``mean``, ``cls``, ``max`` or ``lasttoken``.
-        normalize: L2-normalise the embeddings.
-        max_seq_length: Truncation length in tokens.
+        pooling: ``auto`` (the model's own, see :class:`HFEncoder`) or a pooling mode (or list of modes).
+        normalize: ``auto`` or whether to L2-normalise the embeddings.
+        max_seq_length: ``auto`` or the truncation length in tokens.
+        revision: Hub branch, tag or commit (Hub ids only).
     """
 
     def __init__(
         self,
         model_name_or_path: str = DEFAULT_MODEL,
-        pooling: PoolingMode = "mean",
-        normalize: bool = True,
-        max_seq_length: int = 256,
+        pooling: PoolingMode | list[PoolingMode] | Auto = "auto",
+        normalize: bool | Auto = "auto",
+        max_seq_length: int | Auto = "auto",
+        revision: str | None = None,
     ) -> None:
-        if max_seq_length < 1:
-            raise ValueError(f"max_seq_length={max_seq_length}: expected a positive integer")
+        if max_seq_length != "auto" and (isinstance(max_seq_length, bool) or int(max_seq_length) < 1):
+            raise ValueError(f"max_seq_length={max_seq_length}: expected a positive integer or 'auto'")
         self.model_name_or_path = model_name_or_path
         self.pooling = pooling
         self.normalize = normalize
         self.max_seq_length = max_seq_length
+        self.revision = revision
         self._encoder: HFEncoder | None = None
 
     def __repr__(self) -> str:
@@ -68,6 +71,8 @@ class TeacherEncoder:
                 "pooling": self.pooling,
                 "normalize": self.normalize,
                 "max_seq_length": self.max_seq_length,
+                # Only when pinned, so the keys of caches written before revisions existed stay valid.
+                **({"revision": self.revision} if self.revision is not None else {}),
             },
             sort_keys=True,
         )
@@ -80,6 +85,7 @@ class TeacherEncoder:
                 pooling=self.pooling,
                 normalize=self.normalize,
                 max_seq_length=self.max_seq_length,
+                revision=self.revision,
             ).eval()
             self._encoder = encoder.cuda() if torch.cuda.is_available() else encoder
         return self._encoder.encode(list(sentences), batch_size=batch_size)

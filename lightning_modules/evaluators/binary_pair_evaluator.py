@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-import torch
+import numpy as np
+from sklearn.metrics import average_precision_score, precision_recall_curve
 from torch import Tensor
 
 from core.batch_formats import BatchFormat
@@ -16,9 +17,9 @@ from lightning_modules.evaluators.base import Evaluator
 class BinaryPairEvaluator(Evaluator):
     """Average precision (×100) of cosine similarity for 0/1-labelled pairs, plus F1 at the best threshold.
 
-    Both are computed over the distinct score thresholds (a pair is predicted positive when its score is
-    at least the threshold), so tied scores are ranked together, as in scikit-learn's
-    ``average_precision_score``.
+    Both come from scikit-learn (``average_precision_score``, ``precision_recall_curve``), which rank tied
+    scores together. ``pair_f1_threshold`` is a score of the data: a pair is predicted positive when its
+    cosine is at least the threshold.
     """
 
     formats: ClassVar[frozenset[BatchFormat]] = frozenset({BatchFormat.BINARY_PAIR})
@@ -29,26 +30,20 @@ class BinaryPairEvaluator(Evaluator):
         """Score sentence1/sentence2 embeddings against the 0/1 ``labels``."""
         if labels is None:
             raise ValueError("BinaryPairEvaluator needs 0/1 labels")
-        gold = labels.cpu().long().flatten()
+        gold = labels.detach().cpu().long().flatten().numpy()
         if int(gold.sum()) == 0:
             raise ValueError("BinaryPairEvaluator needs at least one positive pair (label 1)")
         cosine = get_distance("cosine_similarity")
-        scores = cosine.paired(embeddings[0].float(), embeddings[1].float()).cpu().double()
-        order = torch.argsort(scores, descending=True)
-        sorted_scores, sorted_gold = scores[order], gold[order].double()
-        # The last row of each run of equal scores is where a threshold at that score cuts.
-        cut = torch.ones_like(sorted_scores, dtype=torch.bool)
-        cut[:-1] = sorted_scores[1:] != sorted_scores[:-1]
-        true_pos = torch.cumsum(sorted_gold, 0)[cut]
-        predicted_pos = (torch.arange(len(sorted_gold), dtype=torch.float64) + 1)[cut]
-        n_pos = float(gold.sum())
-        precision = true_pos / predicted_pos
-        recall = true_pos / n_pos
-        recall_gain = torch.diff(recall, prepend=torch.zeros(1, dtype=torch.float64))
-        f1 = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
-        best = int(torch.argmax(f1))
+        scores = cosine.paired(embeddings[0].float(), embeddings[1].float()).detach().cpu().double().numpy()
+        precision, recall, thresholds = precision_recall_curve(gold, scores)
+        # The curve's last point (precision 1, recall 0) has no threshold.
+        precision, recall = precision[:-1], recall[:-1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
+        # Thresholds ascend: among equal F1s take the highest threshold (the fewest predicted positives).
+        best = len(f1) - 1 - int(np.argmax(f1[::-1]))
         return {
-            self.primary_metric: 100.0 * float((recall_gain * precision).sum()),
+            self.primary_metric: 100.0 * float(average_precision_score(gold, scores)),
             "pair_f1": 100.0 * float(f1[best]),
-            "pair_f1_threshold": float(sorted_scores[cut][best]),
+            "pair_f1_threshold": float(thresholds[best]),
         }

@@ -11,7 +11,7 @@ ERRORS = [cls for _, cls in inspect.getmembers(errors, inspect.isclass) if cls i
 @pytest.mark.parametrize("cls", ERRORS, ids=lambda c: c.__name__)
 def test_every_error_is_one_catchable_input_error_and_a_builtin(cls):
     assert issubclass(cls, EvaluationInputError)
-    assert issubclass(cls, (ValueError, FileNotFoundError))
+    assert issubclass(cls, (ValueError, FileNotFoundError, FileExistsError))
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,9 @@ def test_is_an_mteb_encoder_with_unique_identity(tiny_encoder):
 def test_embeds_each_distinct_text_once(tiny_encoder, monkeypatch):
     calls = []
     original = tiny_encoder.encode
-    monkeypatch.setattr(tiny_encoder, "encode", lambda s, batch_size: calls.append(list(s)) or original(s, batch_size))
+    monkeypatch.setattr(
+        tiny_encoder, "encode", lambda s, batch_size, prompt: calls.append(list(s)) or original(s, batch_size, prompt)
+    )
     wrapper = LosslabMTEBEncoder(tiny_encoder, "losslab/x", "r")
     sentences = ["b c", "a", "b c", "a", "d"]
     out = wrapper.embed(sentences, batch_size=2)

@@ -1,7 +1,9 @@
+from pathlib import Path
+
 import pytest
 from mteb.tasks.sts.eng.sts_benchmark_sts import STSBenchmarkSTS
 
-from experiments.evaluation.errors import MissingTaskDataError, UnknownTaskError
+from experiments.evaluation.errors import DuplicateTaskError, MissingTaskDataError, UnknownTaskError
 from experiments.evaluation.local_tasks import LocalSickR, LocalSTSBenchmark, LocalSTSTask
 from experiments.evaluation.task_resolver import resolve_data_dir, resolve_tasks
 
@@ -50,3 +52,38 @@ def test_csv_path_is_a_generic_sts_task(sts_csv):
 def test_bad_arguments(names, source, message):
     with pytest.raises(ValueError, match=message):
         resolve_tasks(names, None, source=source)
+
+
+def _csv(path: Path, rows: int = 4) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["sentence1,sentence2,score"] + [f"s{i} a,s{i} b,{i % 5}" for i in range(rows)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("files", "names"),
+    [
+        (["a/headlines.csv", "b/headlines.csv"], ["LocalSTS-a-headlines", "LocalSTS-b-headlines"]),
+        (["x/a/h.csv", "y/a/h.csv", "z/other.csv"], ["LocalSTS-x-a-h", "LocalSTS-y-a-h", "LocalSTS-other"]),
+        (["a/headlines.csv"], ["LocalSTS-headlines"]),
+    ],
+)
+def test_csv_task_names_are_unique(tmp_path, files, names):
+    tasks = resolve_tasks([str(_csv(tmp_path / f)) for f in files])
+    assert [t.metadata.name for t in tasks] == names
+
+
+@pytest.mark.parametrize(
+    ("tasks", "message"),
+    [
+        (["a/h.csv", "a/../a/h.csv"], "is given more than once"),
+        (["STSBenchmark", "STSBenchmark"], "'STSBenchmark' is given more than once"),
+        (["x/b-c.csv", "b/c.csv", "y/c.csv"], "are both named 'LocalSTS-b-c'"),
+    ],
+    ids=["same-file", "same-task", "clash"],
+)
+def test_tasks_whose_results_would_overwrite_each_other_are_refused(tmp_path, data_dir, tasks, message):
+    given = [str(_csv(tmp_path / t)) if t.endswith(".csv") else t for t in tasks]
+    with pytest.raises(DuplicateTaskError, match=message):
+        resolve_tasks(given, data_dir)
