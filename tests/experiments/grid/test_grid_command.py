@@ -53,3 +53,26 @@ def test_grid_run_list_and_report(tiny_model_dir: Path, data_dir: Path, tmp_path
 def test_bad_spec_is_a_one_line_error(capsys) -> None:
     assert main(["grid", "list", "no_such_grid"]) == 2
     assert capsys.readouterr().err.startswith("losslab grid: error: grid spec 'no_such_grid'")
+
+
+def test_slurm_launcher_without_sbatch_is_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    runs = tmp_path / "runs"
+    assert main(["grid", "run", "sts_pair_losses", "--runs-dir", str(runs), "--launcher", "slurm"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "losslab grid: error: --launcher slurm: sbatch, squeue, srun, scontrol not found on PATH; run this on a "
+        "SLURM login node (or start the local test cluster: bash scripts/slurm_cluster.sh start)"
+    )
+    assert not (runs / "sts_pair_losses").exists()
+
+
+def test_more_gpus_per_cell_than_its_devices_is_refused_before_submission(tmp_path: Path, capsys) -> None:
+    runs = tmp_path / "runs"
+    argv = ["grid", "run", "sts_pair_losses", "--runs-dir", str(runs), "--launcher", "slurm", "--gpus-per-node", "2"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == (
+        "losslab grid: error: cell cosent__seed1: slurm.gpus_per_node=2 but trainer.devices=1 runs 1 process(es) "
+        "per node, so 1 GPU(s) would sit idle; set trainer.devices=2 or slurm.gpus_per_node=1"
+    )
+    assert not (runs / "sts_pair_losses").exists()
