@@ -62,7 +62,8 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$DIR/run/munge.socket
+# cred_expire also holds a requeued job back (default 120 s; with 10 it restarts after ~20 s).
+AuthInfo=socket=$DIR/run/munge.socket,cred_expire=10
 StateSaveLocation=$DIR/state
 SlurmdSpoolDir=$DIR/spool
 SlurmctldPidFile=$DIR/run/slurmctld.pid
@@ -128,7 +129,20 @@ start() {
 }
 
 stop() {
-    local name pid
+    local name pid jobs
+    # Jobs of this private cluster end with it: their processes would outlive slurmd otherwise.
+    if running_pid slurmctld >/dev/null; then
+        jobs="$(squeue -h -o %A 2>/dev/null | sort -u | tr '\n' ' ')"
+        if [[ -n "${jobs// /}" ]]; then
+            # shellcheck disable=SC2086
+            scancel $jobs 2>/dev/null || true
+            for _ in $(seq 1 50); do
+                [[ -z "$(squeue -h -t running,completing -o %A 2>/dev/null)" ]] && break
+                sleep 0.2
+            done
+            log "cancelled jobs $jobs"
+        fi
+    fi
     for name in slurmd slurmctld munged; do
         if pid="$(running_pid "$name")"; then
             kill "$pid"

@@ -58,6 +58,10 @@ def run_cell(run_dir: Path, fit: Fit = _losslab_main) -> None:
         CellFailedError: If the fit exits non-zero, or (rank 0) ends without ``metrics.json``.
     """
     run_dir = Path(run_dir).absolute()
+    if (run_dir / METRICS_FILE).is_file():
+        # A job requeued after its fit had finished (a node lost during teardown): the result stands.
+        print(f"run_cell: {run_dir.name} is done ({METRICS_FILE} exists); nothing to run", flush=True)
+        return
     rank_zero = _global_rank() == 0
     if rank_zero and not (run_dir / LAST_CHECKPOINT).is_file():
         moved = set_aside(run_dir, "interrupted", keep=KEEP_ON_FRESH_START)

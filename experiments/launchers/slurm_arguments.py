@@ -7,6 +7,19 @@ import argparse
 from experiments.launchers import LAUNCHERS
 from experiments.launchers.slurm_options import SlurmOptions, parse_sbatch_flag
 
+# SlurmOptions fields set by a flag of the same name (--time-min -> time_min).
+_OPTION_FLAGS = (
+    "partition",
+    "time_min",
+    "cpus_per_task",
+    "gpus_per_node",
+    "mem_gb",
+    "array_parallelism",
+    "account",
+    "qos",
+    "constraint",
+)
+
 
 def add_launcher_arguments(parser: argparse.ArgumentParser) -> None:
     """``--launcher local|slurm`` and the SLURM options (each overrides the spec's ``slurm:`` section)."""
@@ -41,17 +54,7 @@ def slurm_options_from_args(base: SlurmOptions, args: argparse.Namespace) -> Slu
     Raises:
         ValueError: Naming the flag and what was expected.
     """
-    sbatch = dict(parse_sbatch_flag(text) for text in args.sbatch) if args.sbatch else None
-    return base.with_overrides(
-        lambda key: "--" + key.replace("_", "-"),
-        partition=args.partition,
-        time_min=args.time_min,
-        cpus_per_task=args.cpus_per_task,
-        gpus_per_node=args.gpus_per_node,
-        mem_gb=args.mem_gb,
-        array_parallelism=args.array_parallelism,
-        account=args.account,
-        qos=args.qos,
-        constraint=args.constraint,
-        sbatch=sbatch,
-    )
+    given = {name: getattr(args, name) for name in _OPTION_FLAGS}
+    if args.sbatch:
+        given["sbatch"] = dict(parse_sbatch_flag(text) for text in args.sbatch)
+    return base.with_overrides(lambda key: "--" + key.replace("_", "-"), **given)

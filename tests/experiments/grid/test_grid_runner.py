@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 
 from experiments.grid.cell_launcher import SubprocessLauncher
+from experiments.grid.cell_state import CellStateReader
+from experiments.grid.cell_submissions import append_submission
 from experiments.grid.grid_cell import CELL_FILE, GridCell
 from experiments.grid.grid_layout import CellStatus, GridLayout
 from experiments.grid.grid_runner import GridRunner
+from experiments.launchers.slurm_queue import SlurmQueue
 from tests.experiments.grid.test_cell_claims import dead_pid, write_claim
+from tests.experiments.launchers.test_slurm_queue import Squeue, answer
 
 FAKE_FIT = (sys.executable, str(Path(__file__).with_name("fake_fit.py")))
 
@@ -113,6 +117,20 @@ def test_a_cell_claimed_by_a_live_worker_is_left_alone(tmp_path: Path, fit_log: 
     write_claim(layout.claim_path(cells[0]), [multiprocessing.current_process().pid])
     assert layout.status(cells[0]) is CellStatus.RUNNING
     assert run_grid(layout.root, cells) == Counter(done=1, skipped=1)
+    assert launched(fit_log) == ["c1"]
+
+
+def test_a_cell_alive_on_slurm_is_left_to_the_scheduler(tmp_path: Path, fit_log: Path) -> None:
+    cells = make_cells(2)
+    layout = GridLayout(tmp_path / "g")
+    layout.root.mkdir()
+    layout.run_dir(cells[0]).mkdir()
+    append_submission(layout.submissions_path(cells[0]), "8_0", tmp_path / "o", tmp_path / "e", None)
+    reader = CellStateReader(layout, SlurmQueue(Squeue(answer("8_0|RUNNING|None|0|\n"))))
+    out = io.StringIO()
+    runner = GridRunner(cells, layout, SubprocessLauncher(FAKE_FIT), out=out, reader=reader)
+    assert runner.run() == Counter(done=1, skipped=1)
+    assert "[0] c0: skipped (running as SLURM job 8_0)" in out.getvalue()
     assert launched(fit_log) == ["c1"]
 
 

@@ -57,6 +57,14 @@ def test_a_cell_with_last_ckpt_is_resumed_in_place(run_dir: Path) -> None:
     assert not list(run_dir.parent.glob("*.interrupted-*"))
 
 
+def test_a_finished_cell_is_never_run_again(run_dir: Path) -> None:
+    (run_dir / "metrics.json").write_text('{"result": 1}')
+    fit = Fit()
+    run_cell(run_dir, fit)
+    assert fit.calls == []
+    assert (run_dir / "metrics.json").read_text() == '{"result": 1}'
+
+
 @pytest.mark.parametrize(
     ("fit", "message"),
     [(Fit(code=2), "cosent__seed1: losslab fit exited with code 2"), (Fit(finish=False), "ended without metrics.json")],

@@ -3,7 +3,8 @@
 Three tiny cells (the tiny model, two steps, no MTEB, W&B off) in one array that runs two at a time: both
 first tasks are seen RUNNING together while the third waits; one is cancelled with ``scancel``, which
 ``grid status`` reports from the scheduler's state, and the next ``grid run`` resubmits only that cell;
-the report is built from the finished run directories.
+another is requeued (as preemption does) and finishes by itself; the report is built from the finished
+run directories.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def _status_rows(out: str) -> dict[str, list[str]]:
     return rows
 
 
-def test_grid_on_slurm_two_at_once_a_cancelled_cell_resubmitted_and_the_report(
+def test_grid_on_slurm_two_at_once_a_cancelled_cell_resubmitted_a_requeued_one_rerun_and_the_report(
     tiny_model_dir: Path, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     runs = tmp_path / "runs"
@@ -94,8 +95,17 @@ def test_grid_on_slurm_two_at_once_a_cancelled_cell_resubmitted_and_the_report(
     # At that moment array_parallelism=2 holds the third task back.
     assert (seen[jobs[2]].state, seen[jobs[2]].reason) == ("PENDING", "JobArrayTaskLimit")
     subprocess.run(["scancel", jobs[1]], check=True)
+    # Requeue the first cell once its fit has started (what preemption does): the same array task runs
+    # run_cell again, which sets the first attempt's files aside (no last.ckpt yet) and starts afresh.
+    _wait_until(lambda: (grid / CELLS[0] / "config.yaml").is_file(), 120)
+    resumable_first = (grid / CELLS[0] / "checkpoints" / "last.ckpt").is_file()
+    subprocess.run(["scontrol", "requeue", jobs[0]], check=True)
     ended = queue.wait(jobs, timeout_s=300)
     assert [ended[job].state for job in jobs] == ["COMPLETED", "CANCELLED", "COMPLETED"]
+    assert [ended[job].restarts for job in jobs] == [1, 0, 0]
+    if not resumable_first:
+        (first_attempt,) = grid.glob(f"{CELLS[0]}.interrupted-*")
+        assert (first_attempt / "config.yaml").is_file()
 
     capsys.readouterr()
     assert main(["grid", "status", *common]) == 0
