@@ -96,7 +96,8 @@ def print_cell_states(cells: list[GridCell], states: list[CellState], max_failur
             print(f"{'':>4}  refused: {cell.refused}")
         elif state.status is CellStatus.FAILED:
             retry = "retried by the next grid run" if state.failures < max_failures else "not retried (--retry-failed)"
-            how = f" ({state.job_state}: {state.reason})" if state.job_state else ""
+            reason = f": {state.reason}" if state.reason not in (None, "None") else ""
+            how = f" ({state.job_state}{reason})" if state.job_state else ""
             print(f"{'':>4}  failed {state.failures}/{max_failures}{how}, {retry}; log: {state.log}")
         elif state.alive and state.job_id and state.reason not in (None, "None"):
             print(f"{'':>4}  {state.job_state}: {state.reason}")

@@ -6,6 +6,10 @@ import json
 from pathlib import Path
 
 from experiments.cli import main
+from experiments.grid.cell_state import CellState
+from experiments.grid.grid_cell import GridCell
+from experiments.grid.grid_command import print_cell_states
+from experiments.grid.grid_layout import CellStatus
 
 
 def test_grid_run_list_and_report(tiny_model_dir: Path, data_dir: Path, tmp_path: Path, capsys) -> None:
@@ -76,3 +80,22 @@ def test_more_gpus_per_cell_than_its_devices_is_refused_before_submission(tmp_pa
         "per node, so 1 GPU(s) would sit idle; set trainer.devices=2 or slurm.gpus_per_node=1"
     )
     assert not (runs / "sts_pair_losses").exists()
+
+
+def test_the_status_table_says_what_becomes_of_each_cell(capsys) -> None:
+    cells = [GridCell(i, f"c{i}", "g", {"loss": f"c{i}"}, 1, ()) for i in range(3)]
+    states = [
+        CellState(CellStatus.FAILED, False, "5_0", "OUT_OF_MEMORY", "OutOfMemory", 3, "/g/_slurm/5_0_0_log.err"),
+        CellState(CellStatus.PENDING, True, "5_1", "PENDING", "Priority"),
+        CellState(CellStatus.FAILED, failures=1, log="/g/c2/stderr.log"),
+    ]
+    print_cell_states(cells, states, max_failures=3)
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert lines[1].split() == ["0", "c0", "failed", "5_0", "OUT_OF_MEMORY", "loss=c0", "seed=1"]
+    assert lines[2] == (
+        "failed 3/3 (OUT_OF_MEMORY: OutOfMemory), not retried (--retry-failed); log: /g/_slurm/5_0_0_log.err"
+    )
+    assert lines[3].split()[:5] == ["1", "c1", "pending", "5_1", "PENDING"]
+    assert lines[4] == "PENDING: Priority"
+    assert lines[5].split()[:4] == ["2", "c2", "failed", "-"]
+    assert lines[6] == "failed 1/3, retried by the next grid run; log: /g/c2/stderr.log"

@@ -114,7 +114,7 @@ def test_grid_on_slurm_two_at_once_a_cancelled_cell_resubmitted_a_requeued_one_r
     assert rows["cosent__seed1"][:2] == ["done", jobs[0]]
     assert rows["angle__seed1"][:3] == ["failed", jobs[1], "CANCELLED"]
     assert rows["cosine__seed1"][:2] == ["done", jobs[2]]
-    assert "failed 1/3 (CANCELLED: None), retried by the next grid run; log: " in out
+    assert "failed 1/3 (CANCELLED), retried by the next grid run; log: " in out
     assert not (grid / "angle__seed1" / "metrics.json").exists()
     resumable = (grid / "angle__seed1" / "checkpoints" / "last.ckpt").is_file()
 
