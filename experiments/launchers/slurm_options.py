@@ -110,7 +110,14 @@ class SlurmOptions:
             given["setup"] = tuple(setup)
         if "sbatch" in given:
             given["sbatch"] = {**self.sbatch, **_sbatch_flags(given["sbatch"], name_of("sbatch"))}
-        return dataclasses.replace(self, **given)
+        options = dataclasses.replace(self, **given)
+        if options.signal_delay_s >= options.time_min * 60:
+            # The warning would come at once, and every requeued attempt would be sent away again.
+            raise ValueError(
+                f"{name_of('signal_delay_s')}={options.signal_delay_s}: expected less than the time limit "
+                f"({name_of('time_min')}={options.time_min} min = {options.time_min * 60} s)"
+            )
+        return options
 
     def submitit_parameters(self, job_name: str, nodes: int = 1, tasks_per_node: int = 1) -> dict[str, Any]:
         """Parameters for :meth:`submitit.SlurmExecutor.update_parameters`."""

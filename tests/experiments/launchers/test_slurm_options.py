@@ -57,6 +57,10 @@ def test_no_section_means_defaults_and_no_gpus() -> None:
         ({"sbatch": {"time": "10"}}, "s.yaml: slurm.sbatch.time: use slurm.time_min"),
         ({"sbatch": {"exclude": None}}, "s.yaml: slurm.sbatch.exclude=None: expected a string or number"),
         ("gpu", "s.yaml: slurm: expected a mapping of SLURM options, got 'gpu'"),
+        (
+            {"time_min": 2},
+            "s.yaml: slurm.signal_delay_s=120: expected less than the time limit (s.yaml: slurm.time_min=2 min",
+        ),
     ],
 )
 def test_bad_spec_options_are_one_clear_line(raw: object, message: str) -> None:
