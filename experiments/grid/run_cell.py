@@ -17,6 +17,7 @@ from pathlib import Path
 
 from experiments.grid.grid_cell import CELL_FILE, GridCell
 from experiments.grid.grid_layout import LAST_CHECKPOINT, METRICS_FILE, set_aside
+from experiments.launchers.task_command import run_task_command
 
 # Files a fresh start keeps: the cell itself and the local launcher's logs (already open for this attempt).
 KEEP_ON_FRESH_START = (CELL_FILE, "stdout.log", "stderr.log")
@@ -41,18 +42,19 @@ def _global_rank() -> int:
     return int(os.environ.get("SLURM_PROCID", "0"))
 
 
-def _losslab_main(args: Sequence[str]) -> int:
-    from experiments.cli import main
+def _losslab(args: Sequence[str]) -> int:
+    # Its own process: the fit owns the task's signals (Lightning's SLURM requeue), and importing the
+    # CLI here would tie the grid package back to the command that dispatches to it.
+    return run_task_command([sys.executable, "-m", "experiments.cli", *args])
 
-    return main(list(args))
 
-
-def run_cell(run_dir: Path, fit: Fit = _losslab_main) -> None:
-    """Resume or start the cell in ``run_dir`` in this process.
+def run_cell(run_dir: Path, fit: Fit = _losslab) -> None:
+    """Resume or start the cell in ``run_dir``.
 
     Args:
         run_dir: The cell's run directory (holding ``grid_cell.json``).
-        fit: ``losslab`` in-process (``experiments.cli.main``).
+        fit: Runs ``losslab <args>`` and returns its exit code (default: a ``python -m experiments.cli``
+            process).
 
     Raises:
         CellFailedError: If the fit exits non-zero, or (rank 0) ends without ``metrics.json``.

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 import submitit
 from submitit.core.utils import FailedJobError
@@ -24,6 +20,7 @@ from experiments.launchers.slurm_preflight import (
     require_slurm,
 )
 from experiments.launchers.slurm_queue import SlurmQueue
+from experiments.launchers.task_command import run_task_command
 from experiments.launchers.worker_group import WORKER_INDEX_ENV, WorkerOutcome
 
 
@@ -69,21 +66,9 @@ class WorkerCommand:
 
     def __call__(self) -> None:
         """Run the command (output goes to the task's own log); raise if it fails, so the task FAILS."""
-        env = {**os.environ, WORKER_INDEX_ENV: str(self.index)}
-        # SLURM signals every process of the task; SIGUSR1 (time limit near) is the worker's to handle
-        # (a Lightning fit checkpoints and requeues), and must not kill this parent first. A Python handler,
-        # unlike SIG_IGN, is not inherited by the command.
-        previous = signal.signal(signal.SIGUSR1, _note_signal)
-        try:
-            code = subprocess.run(self.command, env=env, check=False).returncode
-        finally:
-            signal.signal(signal.SIGUSR1, previous)
+        code = run_task_command(self.command, {**os.environ, WORKER_INDEX_ENV: str(self.index)})
         if code != 0:
             raise RuntimeError(f"worker {self.index}: {shlex.join(self.command)} exited with code {code}")
-
-
-def _note_signal(signum: int, frame: FrameType | None) -> None:
-    print(f"worker: got {signal.Signals(signum).name}; left to the worker command", file=sys.stderr, flush=True)
 
 
 class SlurmLauncher:

@@ -40,7 +40,7 @@ def _spec(path: Path) -> Path:
                     {
                         "label": "cosine",
                         "config": str(loss / "cosine_similarity.yaml"),
-                        "overrides": {"data.init_args.normalize_scores": True},
+                        "overrides": {"data.conversion.normalize_scores": True},
                     },
                 ],
             }
@@ -77,7 +77,7 @@ def test_grid_on_slurm_two_at_once_a_cancelled_cell_resubmitted_a_requeued_one_r
     grid = runs / "tiny_slurm"
     common = [str(_spec(tmp_path / "tiny_slurm.yaml")), "--runs-dir", str(runs)]
     common += ["--model.encoder.init_args.model_name_or_path", str(tiny_model_dir)]
-    common += ["--data.init_args.data_dir", str(data_dir), "--evaluation.tasks", "[]"]
+    common += ["--data.source.init_args.data_dir", str(data_dir), "--evaluation.tasks", "[]"]
     common += ["--evaluation.export_model", "false", "--wandb.mode", "disabled"]
     run = ["grid", "run", *common, "--launcher", "slurm", "--max-steps", "2"]
 
@@ -145,7 +145,7 @@ def test_a_two_device_cell_runs_as_two_srun_tasks_under_lightnings_slurm_environ
     runs = tmp_path / "runs"
     args = ["grid", "run", str(_spec(tmp_path / "tiny_slurm.yaml")), "--runs-dir", str(runs), "--cell", "0"]
     args += ["--launcher", "slurm", "--max-steps", "2", "--wait"]
-    args += ["--model.encoder.init_args.model_name_or_path", str(tiny_model_dir), "--data.init_args.data_dir"]
+    args += ["--model.encoder.init_args.model_name_or_path", str(tiny_model_dir), "--data.source.init_args.data_dir"]
     args += [str(data_dir), "--evaluation.tasks", "[]", "--evaluation.export_model", "false"]
     args += ["--wandb.mode", "disabled", "--trainer.strategy", "ddp", "--trainer.accelerator", "cpu"]
     assert main([*args, "--trainer.devices", "2"]) == 0
