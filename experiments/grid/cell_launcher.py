@@ -33,7 +33,7 @@ class CellLauncher(Protocol):
 
 
 class SubprocessLauncher:
-    """Starts ``<program> <args>`` with stdout/stderr in ``log_dir/{stdout,stderr}.log``.
+    """Starts ``<program> <args>`` with stdout/stderr appended to ``log_dir/{stdout,stderr}.log``.
 
     Args:
         program: The command in front of the ``losslab`` arguments (default: this Python's
@@ -53,7 +53,9 @@ class SubprocessLauncher:
         """Run the cell; if this worker is interrupted, the cell's process is terminated too."""
         log_dir.mkdir(parents=True, exist_ok=True)
         stderr_path = log_dir / "stderr.log"
-        with open(log_dir / "stdout.log", "wb") as stdout, open(stderr_path, "wb") as stderr:
+        offset = stderr_path.stat().st_size if stderr_path.is_file() else 0
+        # Appended: a resumed cell keeps the logs of its earlier attempts.
+        with open(log_dir / "stdout.log", "ab") as stdout, open(stderr_path, "ab") as stderr:
             process = subprocess.Popen([*self.program, *args], stdout=stdout, stderr=stderr)
             try:
                 on_start(process.pid)
@@ -62,5 +64,7 @@ class SubprocessLauncher:
                 process.terminate()
                 process.wait()
                 raise
-        lines = stderr_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        with open(stderr_path, "rb") as handle:
+            handle.seek(offset)
+            lines = handle.read().decode("utf-8", errors="replace").splitlines()
         return LaunchResult(returncode, "\n".join(lines[-self.tail_lines :]))

@@ -68,3 +68,17 @@ class GridCell:
             "dataset": self.dataset,
             "config_args": list(self.config_args),
         }
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> GridCell:
+        """The cell that :meth:`to_json` wrote (a cell that runs was never refused)."""
+        return cls(
+            index=int(record["index"]),
+            cell_id=str(record["cell_id"]),
+            grid=str(record["grid"]),
+            labels=dict(record["labels"]),
+            seed=int(record["seed"]),
+            config_args=tuple(record["config_args"]),
+            loss=str(record.get("loss", "")),
+            dataset=str(record.get("dataset", "")),
+        )

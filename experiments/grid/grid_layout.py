@@ -4,29 +4,60 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from experiments.atomic_io import atomic_write_json
 from experiments.grid.cell_claims import claim_is_stale, read_claim
 from experiments.grid.grid_cell import GridCell
 
 METRICS_FILE = "metrics.json"
+LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 
 
 class CellStatus(str, Enum):
-    """State of a cell, read from its files only."""
+    """State of a cell (its files, its claim and, for SLURM cells, the scheduler)."""
 
     DONE = "done"
     FAILED = "failed"
     RUNNING = "running"
+    PREEMPTED = "preempted"
     INTERRUPTED = "interrupted"
     PENDING = "pending"
     REFUSED = "refused"
 
 
+def set_aside(run_dir: Path, reason: str, keep: Iterable[str] = ()) -> Path | None:
+    """Move what ``run_dir`` holds (but ``keep``) into a new sibling ``<name>.<reason>-<timestamp>``.
+
+    Nothing is deleted: an earlier attempt's files stay next to the cell, which then starts from scratch.
+
+    Returns:
+        The new directory, or ``None`` when there was nothing to move.
+    """
+    keep = set(keep)
+    leftovers = sorted(p for p in run_dir.iterdir() if p.name not in keep) if run_dir.is_dir() else []
+    if not leftovers:
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = run_dir.with_name(f"{run_dir.name}.{reason}-{stamp}")
+    suffix = 1
+    while target.exists():
+        suffix += 1
+        target = run_dir.with_name(f"{run_dir.name}.{reason}-{stamp}-{suffix}")
+    target.mkdir()
+    for path in leftovers:
+        path.rename(target / path.name)
+    return target
+
+
 class GridLayout:
-    """Files of one grid: ``<cell>/`` (run directory), ``<cell>.claim``, ``<cell>.failed.json``.
+    """Files of one grid: each cell's run directory and, beside it, its claim and records.
+
+    ``<cell>/`` (run directory), ``<cell>.claim`` (a local worker's claim), ``<cell>.failed.json`` (local
+    failures), ``<cell>.slurm.json`` (SLURM submissions), ``_slurm/`` (batch scripts and task logs).
 
     Args:
         root: The grid's directory, ``runs/<grid name>``.
@@ -44,21 +75,46 @@ class GridLayout:
         return self.root / f"{cell.cell_id}.claim"
 
     def failed_path(self, cell: GridCell) -> Path:
-        """The record of the cell's last failure."""
+        """The record of the cell's local failures (a list, oldest first)."""
         return self.root / f"{cell.cell_id}.failed.json"
+
+    def submissions_path(self, cell: GridCell) -> Path:
+        """The record of the cell's SLURM submissions."""
+        return self.root / f"{cell.cell_id}.slurm.json"
+
+    def slurm_folder(self) -> Path:
+        """The folder of submitit's batch scripts, pickles and task logs."""
+        return self.root / "_slurm"
+
+    def last_checkpoint(self, cell: GridCell) -> Path:
+        """The checkpoint an interrupted fit resumes from (``losslab fit --resume``)."""
+        return self.run_dir(cell) / LAST_CHECKPOINT
 
     def metrics(self, cell: GridCell) -> dict[str, Any] | None:
         """The cell's ``metrics.json``, or ``None`` while it is not done."""
         path = self.run_dir(cell) / METRICS_FILE
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
-    def failure(self, cell: GridCell) -> dict[str, Any] | None:
-        """The cell's failure record, or ``None``."""
+    def failures(self, cell: GridCell) -> list[dict[str, Any]]:
+        """The cell's local failure records, oldest first."""
         path = self.failed_path(cell)
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+        if not path.is_file():
+            return []
+        records = json.loads(path.read_text(encoding="utf-8"))
+        # A record written before failures were kept as a list is one failure.
+        return records if isinstance(records, list) else [records]
+
+    def record_failure(self, cell: GridCell, record: dict[str, Any]) -> int:
+        """Append a failure record (atomically); returns how many failures the cell has now."""
+        records = [*self.failures(cell), record]
+        atomic_write_json(self.failed_path(cell), records)
+        return len(records)
 
     def status(self, cell: GridCell, claimed_here: bool = False) -> CellStatus:
-        """The cell's state: refused, done, running (a live claim), failed, interrupted or pending.
+        """The cell's state from its files and claim alone (the scheduler's view: ``CellStateReader``).
+
+        Refused, done, running (a live local claim), failed (a local attempt failed), interrupted (a run
+        directory without ``metrics.json``) or pending.
 
         Args:
             cell: The cell.
@@ -76,22 +132,3 @@ class GridLayout:
         if self.run_dir(cell).exists():
             return CellStatus.INTERRUPTED
         return CellStatus.PENDING
-
-    def move_aside(self, cell: GridCell, reason: str) -> Path:
-        """Rename the cell's run directory to ``<cell>.<reason>-<timestamp>`` (nothing is deleted).
-
-        A failure record moves into it, so the cell starts from scratch with its history kept.
-        """
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        target = self.root / f"{cell.cell_id}.{reason}-{stamp}"
-        suffix = 1
-        while target.exists():
-            suffix += 1
-            target = self.root / f"{cell.cell_id}.{reason}-{stamp}-{suffix}"
-        if self.run_dir(cell).exists():
-            self.run_dir(cell).rename(target)
-        else:
-            target.mkdir(parents=True)
-        if self.failed_path(cell).is_file():
-            self.failed_path(cell).rename(target / "failed.json")
-        return target

@@ -1,4 +1,4 @@
-"""Run the cells of a grid: resumable, one process per cell, safe with several workers."""
+"""Run the cells of a grid on this machine: resumable, one process per cell, safe with several workers."""
 
 from __future__ import annotations
 
@@ -11,24 +11,33 @@ from typing import TextIO
 from experiments.atomic_io import atomic_write_json
 from experiments.grid.cell_claims import CellClaim
 from experiments.grid.cell_launcher import CellLauncher
+from experiments.grid.cell_state import CellState, CellStateReader
 from experiments.grid.grid_cell import CELL_FILE, GridCell
-from experiments.grid.grid_layout import CellStatus, GridLayout
+from experiments.grid.grid_layout import CellStatus, GridLayout, set_aside
+from experiments.grid.run_cell import cell_fit_args
+
+MAX_FAILURES = 3
 
 
 class GridRunner:
-    """Runs every runnable cell once: done cells are skipped, interrupted ones restarted from scratch.
+    """Runs every runnable cell once: done cells are skipped, interrupted ones resumed or restarted.
 
     A cell is done only when its run directory holds ``metrics.json`` (written atomically by the fit).
     Each cell is claimed first (an ``O_EXCL`` claim file), so workers sharing the grid directory split the
-    cells between them. A run directory left by an interrupted cell is renamed to
-    ``<cell>.interrupted-<timestamp>``; a failing cell gets ``<cell>.failed.json`` and the grid goes on.
+    cells between them; a cell alive on SLURM is left to the scheduler. An interrupted cell with
+    ``checkpoints/last.ckpt`` continues (``losslab fit --resume``); without one its files are moved to
+    ``<cell>.interrupted-<timestamp>`` and it starts afresh. A failing cell gets a record in
+    ``<cell>.failed.json`` and the grid goes on; it is retried by later runs until it failed
+    ``max_failures`` times.
 
     Args:
         cells: The cells to run, in order.
         layout: The grid's directory.
-        launcher: Runs one cell's ``losslab fit``.
-        retry_failed: Run cells that failed before (their run directory is moved aside first).
+        launcher: Runs one cell's ``losslab`` command.
+        retry_failed: Run cells that failed ``max_failures`` times too.
         out: Where progress lines go (default: standard output).
+        reader: Cell states (default: files, claims and the scheduler for cells submitted to SLURM).
+        max_failures: Failed attempts after which a cell is no longer retried.
     """
 
     def __init__(
@@ -38,20 +47,25 @@ class GridRunner:
         launcher: CellLauncher,
         retry_failed: bool = False,
         out: TextIO | None = None,
+        reader: CellStateReader | None = None,
+        max_failures: int = MAX_FAILURES,
     ) -> None:
         self.cells = list(cells)
         self.layout = layout
         self.launcher = launcher
         self.retry_failed = retry_failed
         self.out = out or sys.stdout
+        self.reader = reader or CellStateReader(layout)
+        self.max_failures = max_failures
 
-    def _skip_reason(self, cell: GridCell, claimed_here: bool = False) -> str | None:
-        status = self.layout.status(cell, claimed_here)
-        if status is CellStatus.FAILED and not self.retry_failed:
-            return "failed before (use --retry-failed)"
-        if status in (CellStatus.DONE, CellStatus.REFUSED, CellStatus.RUNNING):
-            return status.value
-        return None
+    def _skip_reason(self, state: CellState) -> str | None:
+        if state.runnable(self.max_failures, self.retry_failed):
+            return None
+        if state.status is CellStatus.FAILED:
+            return f"failed {state.failures} times (use --retry-failed)"
+        if state.job_id and state.alive:
+            return f"{state.status.value} as SLURM job {state.job_id}"
+        return state.status.value
 
     def run(self) -> Counter[str]:
         """Run the cells.
@@ -62,7 +76,7 @@ class GridRunner:
         self.layout.root.mkdir(parents=True, exist_ok=True)
         outcome: Counter[str] = Counter()
         for cell in self.cells:
-            reason = self._skip_reason(cell)
+            reason = self._skip_reason(self.reader.read(cell))
             claim = None if reason else CellClaim.acquire(self.layout.claim_path(cell))
             if claim is None:
                 print(
@@ -72,27 +86,33 @@ class GridRunner:
                 continue
             try:
                 # Re-read under the claim: another worker may have finished the cell meanwhile.
-                reason = self._skip_reason(cell, claimed_here=True)
+                state = self.reader.read(cell, claimed_here=True)
+                reason = self._skip_reason(state)
                 if reason:
                     print(f"[{cell.index}] {cell.cell_id}: skipped ({reason})", file=self.out)
                     outcome["skipped"] += 1
                     continue
-                outcome[self._run_cell(cell, claim)] += 1
+                outcome[self._run_cell(cell, claim, state)] += 1
             finally:
                 claim.release()
         return outcome
 
-    def _run_cell(self, cell: GridCell, claim: CellClaim) -> str:
-        status = self.layout.status(cell, claimed_here=True)
-        if status in (CellStatus.INTERRUPTED, CellStatus.FAILED):
-            moved = self.layout.move_aside(cell, status.value)
-            print(f"[{cell.index}] {cell.cell_id}: {status.value} before, moved aside to {moved.name}", file=self.out)
+    def _run_cell(self, cell: GridCell, claim: CellClaim, state: CellState) -> str:
         run_dir = self.layout.run_dir(cell)
-        run_dir.mkdir(parents=True)
-        atomic_write_json(run_dir / CELL_FILE, cell.to_json())
+        if self.layout.last_checkpoint(cell).is_file():
+            print(f"[{cell.index}] {cell.cell_id}: {state.status.value} before, resuming from last.ckpt", file=self.out)
+        else:
+            moved = set_aside(run_dir, state.status.value)
+            if moved is not None:
+                print(
+                    f"[{cell.index}] {cell.cell_id}: {state.status.value} before, moved aside to {moved.name}",
+                    file=self.out,
+                )
+            run_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(run_dir / CELL_FILE, cell.to_json())
         print(f"[{cell.index}] {cell.cell_id}: running (logs in {run_dir})", file=self.out, flush=True)
         started = time.monotonic()
-        result = self.launcher(cell.fit_args(run_dir), run_dir, claim.add_pid)
+        result = self.launcher(cell_fit_args(run_dir), run_dir, claim.add_pid)
         elapsed = time.monotonic() - started
         # metrics.json is the only proof of a finished cell, whatever the exit code says.
         if self.layout.metrics(cell) is not None:
@@ -102,10 +122,15 @@ class GridRunner:
             "cell_id": cell.cell_id,
             "returncode": result.returncode,
             "stderr_tail": result.stderr_tail,
+            "log": str(run_dir / "stderr.log"),
             "elapsed_s": round(elapsed, 1),
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        atomic_write_json(self.layout.failed_path(cell), record)
+        failures = self.layout.record_failure(cell, record)
         last = result.stderr_tail.splitlines()[-1] if result.stderr_tail else ""
-        print(f"[{cell.index}] {cell.cell_id}: FAILED (exit {result.returncode}) {last}", file=self.out)
+        print(
+            f"[{cell.index}] {cell.cell_id}: FAILED (exit {result.returncode}; failure {failures}/{self.max_failures}) "
+            f"{last}",
+            file=self.out,
+        )
         return CellStatus.FAILED.value

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from experiments.launchers.slurm_options import SlurmOptions
+
 GRIDS_DIR = Path(__file__).resolve().parents[1] / "grids"
 AVERAGE = "average"
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -57,6 +59,7 @@ class GridSpec:
         overrides: Dotted CLI overrides for every cell (before the axis overrides).
         estimate_minutes_per_cell: Stated rough wall time of a cell, used until cells have finished.
         description: What the grid compares.
+        slurm: How each cell is submitted with ``--launcher slurm`` (partition, time, CPUs, GPUs, memory).
     """
 
     name: str
@@ -69,6 +72,7 @@ class GridSpec:
     overrides: dict[str, Any] = field(default_factory=dict)
     estimate_minutes_per_cell: float = 10.0
     description: str = ""
+    slurm: SlurmOptions = field(default_factory=SlurmOptions)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> GridSpec:
@@ -91,6 +95,7 @@ class GridSpec:
             "primary_metric",
             "overrides",
             "estimate_minutes_per_cell",
+            "slurm",
         }
         unknown = sorted(set(raw) - known)
         if unknown:
@@ -117,6 +122,7 @@ class GridSpec:
             overrides=_overrides(raw.get("overrides"), f"{path}: overrides"),
             estimate_minutes_per_cell=float(raw.get("estimate_minutes_per_cell", 10.0)),
             description=str(raw.get("description", "")).strip(),
+            slurm=SlurmOptions.from_mapping(raw.get("slurm"), f"{path}: slurm"),
         )
 
 

@@ -6,6 +6,10 @@ import json
 from pathlib import Path
 
 from experiments.cli import main
+from experiments.grid.cell_state import CellState
+from experiments.grid.grid_cell import GridCell
+from experiments.grid.grid_command import print_cell_states
+from experiments.grid.grid_layout import CellStatus
 
 
 def test_grid_run_list_and_report(tiny_model_dir: Path, data_dir: Path, tmp_path: Path, capsys) -> None:
@@ -53,3 +57,45 @@ def test_grid_run_list_and_report(tiny_model_dir: Path, data_dir: Path, tmp_path
 def test_bad_spec_is_a_one_line_error(capsys) -> None:
     assert main(["grid", "list", "no_such_grid"]) == 2
     assert capsys.readouterr().err.startswith("losslab grid: error: grid spec 'no_such_grid'")
+
+
+def test_slurm_launcher_without_sbatch_is_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    runs = tmp_path / "runs"
+    assert main(["grid", "run", "sts_pair_losses", "--runs-dir", str(runs), "--launcher", "slurm"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "losslab grid: error: --launcher slurm: sbatch, squeue, srun, scontrol not found on PATH; run this on a "
+        "SLURM login node (or start the local test cluster: bash scripts/slurm_cluster.sh start)"
+    )
+    assert not (runs / "sts_pair_losses").exists()
+
+
+def test_more_gpus_per_cell_than_its_devices_is_refused_before_submission(tmp_path: Path, capsys) -> None:
+    runs = tmp_path / "runs"
+    argv = ["grid", "run", "sts_pair_losses", "--runs-dir", str(runs), "--launcher", "slurm", "--gpus-per-node", "2"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == (
+        "losslab grid: error: cell cosent__seed1: slurm.gpus_per_node=2 but trainer.devices=1 runs 1 process(es) "
+        "per node, so 1 GPU(s) would sit idle; set trainer.devices=2 or slurm.gpus_per_node=1"
+    )
+    assert not (runs / "sts_pair_losses").exists()
+
+
+def test_the_status_table_says_what_becomes_of_each_cell(capsys) -> None:
+    cells = [GridCell(i, f"c{i}", "g", {"loss": f"c{i}"}, 1, ()) for i in range(3)]
+    states = [
+        CellState(CellStatus.FAILED, False, "5_0", "OUT_OF_MEMORY", "OutOfMemory", 3, "/g/_slurm/5_0_0_log.err"),
+        CellState(CellStatus.PENDING, True, "5_1", "PENDING", "Priority"),
+        CellState(CellStatus.FAILED, failures=1, log="/g/c2/stderr.log"),
+    ]
+    print_cell_states(cells, states, max_failures=3)
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert lines[1].split() == ["0", "c0", "failed", "5_0", "OUT_OF_MEMORY", "loss=c0", "seed=1"]
+    assert lines[2] == (
+        "failed 3/3 (OUT_OF_MEMORY: OutOfMemory), not retried (--retry-failed); log: /g/_slurm/5_0_0_log.err"
+    )
+    assert lines[3].split()[:5] == ["1", "c1", "pending", "5_1", "PENDING"]
+    assert lines[4] == "PENDING: Priority"
+    assert lines[5].split()[:4] == ["2", "c2", "failed", "-"]
+    assert lines[6] == "failed 1/3, retried by the next grid run; log: /g/c2/stderr.log"

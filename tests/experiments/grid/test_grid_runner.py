@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 
 from experiments.grid.cell_launcher import SubprocessLauncher
+from experiments.grid.cell_state import CellStateReader
+from experiments.grid.cell_submissions import append_submission
 from experiments.grid.grid_cell import CELL_FILE, GridCell
 from experiments.grid.grid_layout import CellStatus, GridLayout
 from experiments.grid.grid_runner import GridRunner
+from experiments.launchers.slurm_queue import SlurmQueue
 from tests.experiments.grid.test_cell_claims import dead_pid, write_claim
+from tests.experiments.launchers.test_slurm_queue import Squeue, answer
 
 FAKE_FIT = (sys.executable, str(Path(__file__).with_name("fake_fit.py")))
 
@@ -48,7 +52,7 @@ def test_every_cell_runs_once_and_reruns_skip_done_cells(tmp_path: Path, fit_log
     assert launched(fit_log) == ["c0", "c1", "c2"]
 
 
-def test_a_killed_cell_is_recorded_and_the_grid_goes_on(
+def test_failing_cells_are_recorded_retried_and_given_up_after_three_failures(
     tmp_path: Path, fit_log: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAKE_FIT_KILL", "c1")
@@ -56,19 +60,38 @@ def test_a_killed_cell_is_recorded_and_the_grid_goes_on(
     cells = make_cells(4)
     layout = GridLayout(tmp_path / "g")
     assert run_grid(layout.root, cells) == Counter(done=2, failed=2)
-    assert layout.failure(cells[1])["returncode"] == -9
-    assert "c2 is broken" in layout.failure(cells[2])["stderr_tail"]
+    assert layout.failures(cells[1])[-1]["returncode"] == -9
+    assert "c2 is broken" in layout.failures(cells[2])[-1]["stderr_tail"]
     assert [layout.status(c) for c in cells] == [CellStatus.DONE, CellStatus.FAILED, CellStatus.FAILED, CellStatus.DONE]
     assert not list(layout.root.glob("*.claim"))
-    # Failed cells are not retried by default; with retry_failed they rerun from scratch, history kept.
+    # The next two runs retry the failed cells (each from scratch, the failed attempt's files kept aside) ...
+    assert run_grid(layout.root, cells) == Counter(failed=2, skipped=2)
+    assert run_grid(layout.root, cells) == Counter(failed=2, skipped=2)
+    assert [len(layout.failures(c)) for c in cells] == [0, 3, 3, 0]
+    # ... and after the third failure they are left alone, unless retry_failed says otherwise.
     assert run_grid(layout.root, cells) == Counter(skipped=4)
     monkeypatch.delenv("FAKE_FIT_KILL")
     monkeypatch.delenv("FAKE_FIT_FAIL")
     assert run_grid(layout.root, cells, retry_failed=True) == Counter(done=2, skipped=2)
     assert all(layout.status(c) is CellStatus.DONE for c in cells)
-    (moved,) = layout.root.glob("c1.failed-*")
-    assert json.loads((moved / "failed.json").read_text())["returncode"] == -9
-    assert launched(fit_log) == ["c0", "c1", "c2", "c3", "c1", "c2"]
+    assert len(list(layout.root.glob("c1.failed-*"))) == 3
+    assert all((moved / "partial.txt").is_file() for moved in layout.root.glob("c1.failed-*"))
+    assert launched(fit_log) == ["c0", "c1", "c2", "c3", *(["c1", "c2"] * 3)]
+
+
+def test_an_interrupted_cell_with_last_ckpt_is_resumed_in_place(tmp_path: Path, fit_log: Path) -> None:
+    cells = make_cells(1)
+    layout = GridLayout(tmp_path / "g")
+    run_dir = layout.run_dir(cells[0])
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "checkpoints" / "last.ckpt").write_text("weights")
+    (run_dir / "grid_cell.json").write_text(json.dumps(cells[0].to_json()))
+    write_claim(layout.claim_path(cells[0]), [dead_pid()])
+    assert layout.status(cells[0]) is CellStatus.INTERRUPTED
+    assert run_grid(layout.root, cells) == Counter(done=1)
+    assert [line.split()[2] for line in fit_log.read_text().splitlines()] == ["resume"]
+    assert (run_dir / "checkpoints" / "last.ckpt").read_text() == "weights"
+    assert not list(layout.root.glob("c0.*-*"))
 
 
 def test_an_interrupted_cell_is_moved_aside_and_rerun(tmp_path: Path, fit_log: Path) -> None:
@@ -84,6 +107,7 @@ def test_an_interrupted_cell_is_moved_aside_and_rerun(tmp_path: Path, fit_log: P
     assert (moved / "checkpoints").is_dir()
     assert layout.status(cells[0]) is CellStatus.DONE
     assert launched(fit_log) == ["c0", "c1"]
+    assert [line.split()[2] for line in fit_log.read_text().splitlines()] == ["fresh", "fresh"]
 
 
 def test_a_cell_claimed_by_a_live_worker_is_left_alone(tmp_path: Path, fit_log: Path) -> None:
@@ -93,6 +117,20 @@ def test_a_cell_claimed_by_a_live_worker_is_left_alone(tmp_path: Path, fit_log: 
     write_claim(layout.claim_path(cells[0]), [multiprocessing.current_process().pid])
     assert layout.status(cells[0]) is CellStatus.RUNNING
     assert run_grid(layout.root, cells) == Counter(done=1, skipped=1)
+    assert launched(fit_log) == ["c1"]
+
+
+def test_a_cell_alive_on_slurm_is_left_to_the_scheduler(tmp_path: Path, fit_log: Path) -> None:
+    cells = make_cells(2)
+    layout = GridLayout(tmp_path / "g")
+    layout.root.mkdir()
+    layout.run_dir(cells[0]).mkdir()
+    append_submission(layout.submissions_path(cells[0]), "8_0", tmp_path / "o", tmp_path / "e", None)
+    reader = CellStateReader(layout, SlurmQueue(Squeue(answer("8_0|RUNNING|None|0|\n"))))
+    out = io.StringIO()
+    runner = GridRunner(cells, layout, SubprocessLauncher(FAKE_FIT), out=out, reader=reader)
+    assert runner.run() == Counter(done=1, skipped=1)
+    assert "[0] c0: skipped (running as SLURM job 8_0)" in out.getvalue()
     assert launched(fit_log) == ["c1"]
 
 
