@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from experiments.evaluation.task_resolver import task_names
 from experiments.grid.grid_spec import AVERAGE, GRIDS_DIR, GridSpec, resolve_spec_path
 from experiments.report.leaderboard import BootstrapSettings
 from experiments.report.leaderboard_formats import to_markdown
@@ -82,11 +83,16 @@ def _source(args: argparse.Namespace) -> tuple[str, Path, list[str] | None, str,
         study = StudySpec.from_yaml(resolve_study_path(args.source))
         root = Path(args.runs_dir) / study.name
         trials = read_trials(root) if (root / "trials.csv").is_file() else []
-        tasks = list(study.evaluation_tasks)
-        return study.name, root / "final", tasks, args.primary or study.primary_metric, trials
+        tasks = task_names(list(study.evaluation_tasks))
+        return study.name, root / "final", tasks, _primary(args.primary, study.primary_metric), trials
     spec = GridSpec.from_yaml(resolve_spec_path(args.source))
-    primary = args.primary or spec.primary_metric
-    return spec.name, Path(args.runs_dir) / spec.name, list(spec.evaluation_tasks), primary, []
+    tasks = task_names(list(spec.evaluation_tasks))
+    return spec.name, Path(args.runs_dir) / spec.name, tasks, _primary(args.primary, spec.primary_metric), []
+
+
+def _primary(given: str | None, from_spec: str) -> str:
+    # A CSV task is ranked under the name its results are filed under.
+    return given or (from_spec if from_spec == AVERAGE else task_names([from_spec])[0])
 
 
 def _settings(args: argparse.Namespace) -> ReportSettings:

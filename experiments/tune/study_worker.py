@@ -6,12 +6,14 @@ Several workers (``--workers N`` here, a job array on SLURM) share one storage: 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 import optuna
@@ -91,11 +93,20 @@ class StudyWorker:
         return attrs.get("host") == socket.gethostname() and not _pid_alive(int(attrs.get("pid", 0)))
 
     def fail_orphans(self) -> int:
-        """Mark running trials of dead workers (killed, node lost, job cancelled) as failed; how many."""
+        """Settle running trials of dead workers (killed, node lost, job cancelled); how many were failed.
+
+        A trial whose fit finished (``metrics.json``) before its worker died is recorded as complete with
+        the run's best validation value; any other is failed, and its budget asked for again.
+        """
         failed = 0
         for study in self.studies.values():
             for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-                if self._dead(trial):
+                if not self._dead(trial):
+                    continue
+                value = _finished_value(trial.user_attrs.get("run_dir"))
+                if value is not None:
+                    study.tell(trial.number, values=[value], state=TrialState.COMPLETE, skip_if_finished=True)
+                else:
                     study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
                     failed += 1
         return failed
@@ -180,6 +191,15 @@ class StudyWorker:
                 "see losslab tune --status"
             )
         return best
+
+
+def _finished_value(run_dir: str | None) -> float | None:
+    """The best validation value of a trial's finished run, or ``None``."""
+    metrics = Path(run_dir) / "metrics.json" if run_dir else None
+    if metrics is None or not metrics.is_file():
+        return None
+    value = json.loads(metrics.read_text(encoding="utf-8")).get("best_val")
+    return None if value is None else float(value)
 
 
 def _short(params: dict[str, Any]) -> str:
