@@ -36,6 +36,7 @@ STUDIES_DIR = Path(__file__).resolve().parents[1] / "studies"
 SamplerName = Literal["tpe", "random"]
 PrunerName = Literal["median", "threshold", "none"]
 StorageKind = Literal["sqlite", "journal"]
+DEFAULT_STARTUP_TRIALS = 4
 _PRUNER_ARGS = {"median": {"n_startup_trials", "n_warmup_steps"}, "threshold": {"lower", "upper"}, "none": set()}
 
 
@@ -61,8 +62,11 @@ class StudySpec:
         search: Parameters searched for every loss.
         trials_per_loss: Finished (complete or pruned) trials per loss: the same budget for every loss.
         max_failed_trials: Failed trials after which a loss stops being searched (reported).
-        sampler: ``tpe`` (default) or ``random``, seeded by ``sampler_seed`` (+ the loss's position).
+        sampler: ``tpe`` (default) or ``random``, seeded by ``sampler_seed``, the loss's position and its
+            number of trials so far.
         sampler_seed: Seed of the samplers.
+        sampler_args: TPE's arguments (``n_startup_trials``: random trials before TPE models the results,
+            default 4 here, against Optuna's 10, so that TPE guides half of an 8-trial budget).
         pruner: ``median`` (on the validation curve), ``threshold`` or ``none``, with ``pruner_args``.
         pruner_args: Optuna arguments of the pruner (``n_startup_trials``, ``n_warmup_steps``; ``lower``/``upper``).
         search_seed: Seed of every trial (initialisation, data order); the final stage uses ``seeds``.
@@ -87,6 +91,7 @@ class StudySpec:
     max_failed_trials: int = 3
     sampler: SamplerName = "tpe"
     sampler_seed: int = 0
+    sampler_args: dict[str, Any] = field(default_factory=lambda: {"n_startup_trials": DEFAULT_STARTUP_TRIALS})
     pruner: PrunerName = "median"
     pruner_args: dict[str, Any] = field(default_factory=dict)
     search_seed: int = 0
@@ -116,7 +121,8 @@ class StudySpec:
         where = str(path)
         if not isinstance(raw, dict):
             raise ValueError(f"{where}: expected a mapping with name, losses, trials_per_loss, seeds")
-        known = set(cls.__dataclass_fields__) - {"path", "base_configs", "sampler_seed", "pruner_args"} | {"base"}
+        internal = {"path", "base_configs", "sampler_seed", "sampler_args", "pruner_args"}
+        known = set(cls.__dataclass_fields__) - internal | {"base"}
         unknown = sorted(set(raw) - known)
         if unknown:
             raise ValueError(f"{where}: unknown keys {unknown}; expected some of {sorted(known)}")
@@ -126,8 +132,12 @@ class StudySpec:
             raise ValueError(f"{where}: losses {labels}: expected a non-empty list of distinct labels")
         budget = _positive(raw.get("trials_per_loss"), f"{where}: trials_per_loss (one budget for every loss)")
         sampler, sampler_args = _named(raw.get("sampler", {"name": "tpe"}), {"tpe", "random"}, f"{where}: sampler")
-        if set(sampler_args) - {"seed"}:
-            raise ValueError(f"{where}: sampler accepts name and seed, got {sorted(sampler_args)}")
+        allowed = {"seed", "n_startup_trials"} if sampler == "tpe" else {"seed"}
+        if set(sampler_args) - allowed:
+            raise ValueError(f"{where}: sampler {sampler} accepts {sorted(allowed)}, got {sorted(sampler_args)}")
+        startup = sampler_args.get("n_startup_trials", DEFAULT_STARTUP_TRIALS)
+        if sampler == "tpe" and not (isinstance(startup, int) and startup >= 0):
+            raise ValueError(f"{where}: sampler n_startup_trials={startup!r}; expected an integer >= 0")
         pruner, pruner_args = _named(raw.get("pruner", {"name": "median"}), set(_PRUNER_ARGS), f"{where}: pruner")
         if set(pruner_args) - _PRUNER_ARGS[pruner]:
             accepted = sorted(_PRUNER_ARGS[pruner])
@@ -152,6 +162,7 @@ class StudySpec:
             max_failed_trials=_positive(raw.get("max_failed_trials", 3), f"{where}: max_failed_trials"),
             sampler=sampler,
             sampler_seed=int(sampler_args.get("seed", 0)),
+            sampler_args={"n_startup_trials": startup} if sampler == "tpe" else {},
             pruner=pruner,
             pruner_args=pruner_args,
             search_seed=int(raw.get("search_seed", 0)),

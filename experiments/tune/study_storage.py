@@ -23,10 +23,17 @@ def open_storage(spec: StudySpec, layout: StudyLayout) -> BaseStorage:
     return RDBStorage(f"sqlite:///{path.resolve()}", engine_kwargs={"connect_args": {"timeout": 60}})
 
 
-def _sampler(spec: StudySpec, index: int) -> BaseSampler:
-    # One seed per loss: each loss's search is reproducible alone, whatever the others sample.
-    seed = spec.sampler_seed + index
-    return TPESampler(seed=seed) if spec.sampler == "tpe" else RandomSampler(seed=seed)
+def sampler_for(spec: StudySpec, loss_index: int, trials_so_far: int) -> BaseSampler:
+    """The sampler that draws a loss's next trial, seeded by the loss and the number of trials it already has.
+
+    A sampler made for each draw, not one per process: two workers (or a resumed worker) holding samplers
+    with the same seed would repeat the same random draws; seeded by the trial count, draw ``n`` of a loss
+    is the same with one worker, after a resume, or whichever worker makes it.
+    """
+    seed = spec.sampler_seed + 1_000_003 * loss_index + trials_so_far
+    if spec.sampler == "tpe":
+        return TPESampler(seed=seed, **spec.sampler_args)
+    return RandomSampler(seed=seed)
 
 
 def _pruner(spec: StudySpec) -> BasePruner:
@@ -50,7 +57,7 @@ def loss_studies(spec: StudySpec, storage: BaseStorage, plans: list[LossPlan]) -
             storage=storage,
             study_name=study_name(spec, plan.label),
             direction="maximize" if plan.higher_is_better else "minimize",
-            sampler=_sampler(spec, index),
+            sampler=sampler_for(spec, index, 0),
             pruner=_pruner(spec),
             load_if_exists=True,
         )

@@ -24,6 +24,7 @@ from experiments.tune.study_layout import StudyLayout
 from experiments.tune.study_preflight import LossPlan
 from experiments.tune.study_runs import trial_args
 from experiments.tune.study_spec import StudySpec
+from experiments.tune.study_storage import sampler_for
 from experiments.tune.trial_runner import TrialResult, run_trial
 
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
@@ -128,7 +129,10 @@ class StudyWorker:
             for label in order:
                 if self._open(label):
                     space = self.spec.search_space(self.losses[label])
-                    trial = self.studies[label].ask({p.key: p.distribution for p in space})
+                    study = self.studies[label]
+                    position = list(self.studies).index(label)
+                    study.sampler = sampler_for(self.spec, position, len(study.get_trials(deepcopy=False)))
+                    trial = study.ask({p.key: p.distribution for p in space})
                     for key, value in _worker_identity().items():
                         trial.set_user_attr(key, value)
                     trial.set_user_attr("run_dir", str(self.layout.trial_dir(label, trial.number)))

@@ -107,3 +107,33 @@ def test_a_dead_workers_finished_trial_is_recorded_complete_not_rerun(tmp_path):
     assert trial.state is TrialState.COMPLETE and trial.value == 0.75
     worker.search()
     assert [label for label, _, _ in ran] == ["soft_margin"]
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "random"])
+def test_workers_and_resumed_workers_never_repeat_a_draw(tmp_path, sampler):
+    # Two workers on one storage asking in turn, then a third started later (a resume): every trial's
+    # parameters differ, and a lone worker with the same seed draws exactly the same sequence.
+    spec = StudySpec.from_yaml(write_study(tmp_path, trials_per_loss=6, sampler={"name": sampler, "seed": 7}))
+
+    def worker(storage: optuna.storages.BaseStorage) -> StudyWorker:
+        def runner(args, run_dir, trial, metric):
+            return TrialResult(TrialState.COMPLETE, 0.5)
+
+        studies = loss_studies(spec, storage, PLANS)
+        return StudyWorker(
+            spec, StudyLayout(tmp_path / "runs"), PLANS, studies, runner=runner, out=open(os.devnull, "w")
+        )  # noqa: SIM115
+
+    shared = optuna.storages.InMemoryStorage()
+    first, second = worker(shared), worker(shared)
+    for _ in range(2):
+        for each in (first, second):
+            label, trial = each._ask()
+            each.studies[label].tell(trial, 0.5)
+    worker(shared).search()  # the resumed worker fills the rest of the budget
+    lone = worker(optuna.storages.InMemoryStorage())
+    lone.search()
+    for label in ("batch_hard", "soft_margin"):
+        params = [t.params for t in first.studies[label].trials]
+        assert len(params) == 6 and len({tuple(p.values()) for p in params}) == 6
+        assert [t.params for t in lone.studies[label].trials] == params
