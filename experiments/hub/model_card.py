@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.model_resolution import DEFAULT_MODEL, embedded_model_path
+from core.model_resolution import DEFAULT_MODEL, embedded_model_installed, embedded_model_path
 from experiments.atomic_io import atomic_write_text
 
 _SECTION_BEFORE = "## Training Details"
@@ -67,7 +67,9 @@ class RunRecord:
     @property
     def hub_base_model(self) -> str | None:
         """The base model as a Hub id (the embedded all-MiniLM-L6-v2 is that Hub model), or ``None`` for a path."""
-        if self.base_model in (DEFAULT_MODEL, "all-MiniLM-L6-v2") or Path(self.base_model) == embedded_model_path():
+        if self.base_model in (DEFAULT_MODEL, "all-MiniLM-L6-v2"):
+            return DEFAULT_MODEL
+        if embedded_model_installed() and Path(self.base_model) == embedded_model_path():
             return DEFAULT_MODEL
         if Path(self.base_model).expanduser().exists() or self.base_model.startswith((".", "/", "~")):
             return None
