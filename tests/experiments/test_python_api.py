@@ -80,6 +80,16 @@ def test_plain_python_fit_writes_the_same_metrics_as_the_cli(tiny_model_dir: Pat
     trainer.fit(module, data)
     assert _numbers(python_dir) == _numbers(cli_dir)
     assert (python_dir / "model" / "modules.json").is_file()
+    # The same card: the loss read back from the object equals the CLI's config (no config.yaml outside the CLI).
+    python_card, cli_card = ((d / "model" / "README.md").read_text() for d in (python_dir, cli_dir))
+    (loss_line,) = [line for line in cli_card.splitlines() if line.startswith("- **Loss:**")]
+    assert loss_line.startswith("- **Loss:** `lightning_modules.losses.CoSENTLoss` with `{")
+    assert json.loads(loss_line.split("with `", 1)[1].rstrip("`")) == {
+        "scale": 20.0,
+        "similarity_fct": "cosine_similarity",
+    }
+    assert loss_line in python_card.splitlines()
+    assert "```yaml" in cli_card and "```yaml" not in python_card
 
 
 def test_plain_python_fit_refuses_a_loss_the_data_cannot_feed(tiny_model_dir: Path, tmp_path: Path, data_dir: Path):
