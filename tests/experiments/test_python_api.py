@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from functools import partial
 from pathlib import Path
@@ -19,7 +18,7 @@ from experiments.cli import CONFIG_DIR, main
 from lightning_modules.embedding_module import EmbeddingLitModule
 from lightning_modules.encoders.hf_encoder import HFEncoder
 from lightning_modules.losses import BatchHardTripletLoss, CoSENTLoss
-from tests.experiments.short_fit import short_fit
+from tests.experiments.short_fit import short_fit, write_sts_subset
 
 STEPS = 4
 
@@ -27,14 +26,7 @@ STEPS = 4
 @pytest.fixture
 def sts_task(tmp_path: Path, data_dir: Path) -> Path:
     """A small local STS task (the first 40 STSb test pairs), so both runs also compare MTEB scores."""
-    with open(data_dir / "stsb" / "test.csv", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))[:40]
-    path = tmp_path / "tiny_sts.csv"
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["sentence1", "sentence2", "score"])
-        writer.writeheader()
-        writer.writerows({k: row[k] for k in ("sentence1", "sentence2", "score")} for row in rows)
-    return path
+    return write_sts_subset(data_dir, tmp_path / "tiny_sts.csv", pairs=40)
 
 
 def _numbers(run_dir: Path) -> dict:

@@ -12,20 +12,14 @@ from huggingface_hub import ModelCard
 
 from experiments.cli import CONFIG_DIR, main
 from experiments.evaluation.model_meta import run_model_name
-from tests.experiments.short_fit import short_fit
+from tests.experiments.short_fit import short_fit, write_sts_subset
 
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, data_dir: Path) -> Path:
     """A 4-step quickstart fit on the tiny model, MTEB on a 30-pair local STS task before and after."""
     root = tmp_path_factory.mktemp("finalizer")
-    task = root / "tiny_sts.csv"
-    with open(data_dir / "stsb" / "test.csv", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))[:30]
-    with open(task, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["sentence1", "sentence2", "score"])
-        writer.writeheader()
-        writer.writerows({k: row[k] for k in ("sentence1", "sentence2", "score")} for row in rows)
+    task = write_sts_subset(data_dir, root / "tiny_sts.csv", pairs=30)
     run_dir = root / "quickstart" / "20250101-1200"
     args = ["fit", "--config", str(CONFIG_DIR / "quickstart.yaml"), "--run_dir", str(run_dir)]
     args += ["--model.encoder.init_args.model_name_or_path", str(tiny_model_dir), "--autocast", "off"]
