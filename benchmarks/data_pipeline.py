@@ -1,6 +1,6 @@
 """Throughput of the training data pipeline alone (no model): batches/s on STS-B train.
 
-Prints batches/s of ``NamedDataModule("stsb").train_dataloader()`` (sampling + collation, which
+Prints batches/s of ``EmbeddingDataModule(NamedSource("stsb")).train_dataloader()`` (sampling + collation, which
 tokenises each batch with dynamic padding) for a few batch sizes and worker counts, and how much of a
 single-process epoch the tokenizer itself takes (best of 3), to show what tokenize-once caching could save.
 Then the training step rate of the model these batches feed (all-MiniLM-L6-v2, CoSENT, batch 32, AdamW,
@@ -21,8 +21,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch  # noqa: E402
-from datamodules.named_datamodule import NamedDataModule  # noqa: E402
 
+from datamodules import BatchingOptions, EmbeddingDataModule  # noqa: E402
+from datamodules.sources import NamedSource  # noqa: E402
 from experiments.precision import cpu_supports_bf16  # noqa: E402
 from lightning_modules.encoders.hf_encoder import HFEncoder  # noqa: E402
 from lightning_modules.losses.cosent import CoSENTLoss  # noqa: E402
@@ -46,7 +47,7 @@ def _tokenize_epoch(tokenizer, columns: list[list[str]], batch_size: int) -> Non
             tokenizer(column[i : i + batch_size], padding=True, truncation=True, max_length=256, return_tensors="pt")
 
 
-def model_steps_per_second(dm: NamedDataModule, steps: int) -> tuple[float, bool]:
+def model_steps_per_second(dm: EmbeddingDataModule, steps: int) -> tuple[float, bool]:
     """Training steps/s of all-MiniLM-L6-v2 under CoSENT on ``dm``'s batches, and whether bf16 was used."""
     encoder = HFEncoder(max_seq_length=dm.max_seq_length).train()
     loss = CoSENTLoss()
@@ -72,7 +73,8 @@ def main() -> None:
     loader_rates = {}
     for batch_size in (MODEL_BATCH_SIZE, 128):
         for num_workers in (0, 2):
-            dm = NamedDataModule("stsb", batch_size=batch_size, num_workers=num_workers)
+            batching = BatchingOptions(batch_size=batch_size, num_workers=num_workers)
+            dm = EmbeddingDataModule(NamedSource("stsb"), batching)
             dm.setup("fit")
             loader = dm.train_dataloader()
             seconds = _best_seconds(partial(list, loader))
@@ -81,7 +83,7 @@ def main() -> None:
             if num_workers == 0:
                 tokenize = _best_seconds(partial(_tokenize_epoch, dm.tokenizer, dm.train_data.columns, batch_size))
                 print(f"  tokenizer alone: {tokenize:.2f}s of a {seconds:.2f}s epoch ({tokenize / seconds:.0%})")
-    dm = NamedDataModule("stsb", batch_size=MODEL_BATCH_SIZE)
+    dm = EmbeddingDataModule(NamedSource("stsb"), BatchingOptions(batch_size=MODEL_BATCH_SIZE))
     dm.setup("fit")
     steps, bf16 = model_steps_per_second(dm, MODEL_STEPS)
     loader = loader_rates[MODEL_BATCH_SIZE, 0]

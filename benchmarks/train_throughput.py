@@ -41,18 +41,18 @@ class StepClock(pl.Callback):
 
 
 def run_losslab(steps: int, precision: str, group_by_length: bool) -> float:
-    from datamodules.named_datamodule import NamedDataModule
-
+    from datamodules import BatchingOptions, EmbeddingDataModule
+    from datamodules.sources import NamedSource
     from lightning_modules.embedding_module import EmbeddingLitModule
     from lightning_modules.encoders.hf_encoder import HFEncoder
     from lightning_modules.losses import CoSENTLoss
 
     pl.seed_everything(42, verbose=False)
     module = EmbeddingLitModule(HFEncoder(), CoSENTLoss())
-    data = NamedDataModule(
-        name="stsb", batch_size=BATCH_SIZE, data_dir=str(data_dir()), group_by_length=group_by_length
+    data = EmbeddingDataModule(
+        NamedSource("stsb", data_dir=str(data_dir())),
+        BatchingOptions(batch_size=BATCH_SIZE, group_by_length=group_by_length),
     )
-    data.bind_loss(module.loss)
     clock = StepClock()
     trainer = pl.Trainer(
         accelerator="cpu",

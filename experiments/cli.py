@@ -11,12 +11,12 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from core.errors import SetupError
 from experiments.commands import TOOL_COMMANDS
 from experiments.console import install_console_filters
+from experiments.exit_codes import INTERRUPTED, SETUP_ERROR
 from experiments.lightning_cli import CONFIG_DIR, DEFAULTS, run_lightning_cli
 from experiments.resume import resume_arguments, split_resume
 from experiments.wandb_logging import finish_wandb
 
 __all__ = ["CONFIG_DIR", "DEFAULTS", "INTERRUPTED", "main", "tools_help"]
-INTERRUPTED = 143  # 128 + SIGTERM, the shell's code for a process stopped by SIGTERM
 
 
 def _summary(command: Callable[[list[str]], int]) -> str:
@@ -68,7 +68,7 @@ def main(args: Sequence[str] | None = None) -> int:
         run_lightning_cli(None if args is None else argv, epilog=tools_help())
     except SetupError as err:
         print(f"losslab: error: {err}", file=sys.stderr)
-        return 2
+        return SETUP_ERROR
     except SIGTERMException:
         # Stopped by SIGTERM/SIGUSR1 at a step boundary, last.ckpt saved: interrupted, not finished.
         print("losslab: interrupted; continue with: losslab fit --resume <run_dir>", file=sys.stderr)

@@ -75,10 +75,18 @@ def report_command(argv: list[str]) -> int:
     return report_main(argv)
 
 
+def tune_command(argv: list[str]) -> int:
+    """``losslab tune SPEC``: per-loss hyperparameter search at an equal budget, then a multi-seed final stage."""
+    from experiments.tune.tune_command import main as tune_main
+
+    return tune_main(argv)
+
+
 TOOL_COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "eval": eval_command,
     "losses": losses_command,
     "grid": grid_command,
+    "tune": tune_command,
     "report": report_command,
     "push": push_command,
 }

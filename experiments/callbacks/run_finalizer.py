@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -56,6 +57,9 @@ class RunFinalizer(Callback):
         data_dir: Data directory for local tasks (default: ``LOSSLAB_DATA_DIR``).
         batch_size: Sentences per forward pass when encoding for evaluation.
         export_model: Export the best weights as a sentence-transformers model to ``<run_dir>/model``.
+        keep_checkpoints: Keep ``<run_dir>/checkpoints`` once the run has finished; studies and large grids
+            turn it off (a MiniLM checkpoint with its optimizer state is ~270 MB, and ``model/`` holds the
+            best weights).
     """
 
     def __init__(
@@ -66,6 +70,7 @@ class RunFinalizer(Callback):
         data_dir: str | None = None,
         batch_size: int = 128,
         export_model: bool = True,
+        keep_checkpoints: bool = True,
     ) -> None:
         self.tasks = ["STSBenchmark", "SICK-R"] if tasks is None else list(tasks)
         self.before_fit = before_fit
@@ -73,6 +78,7 @@ class RunFinalizer(Callback):
         self.data_dir = data_dir
         self.batch_size = batch_size
         self.export_model = export_model
+        self.keep_checkpoints = keep_checkpoints
         self.before: dict[str, float] | None = None
         self.run_id = uuid.uuid4().hex[:8]
         self.memory = PeakMemory()
@@ -164,7 +170,7 @@ class RunFinalizer(Callback):
         metrics = {
             "primary_metric": {"name": primary[0], "higher_is_better": primary[1]} if primary else None,
             "best_val": float(best) if best is not None else None,
-            "best_checkpoint": os.path.relpath(best_path, run_dir) if best_path else None,
+            "best_checkpoint": os.path.relpath(best_path, run_dir) if best_path and self.keep_checkpoints else None,
             "val": {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")},
             "test": test_metrics,
             "before": {f"test/mteb/{task}": score for task, score in (self.before or {}).items()},
@@ -173,6 +179,8 @@ class RunFinalizer(Callback):
             "peak_memory_mb": self.memory.peak_mb,
         }
         atomic_write_json(run_dir / METRICS_FILE, metrics)
+        if not self.keep_checkpoints:
+            shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
         table = format_before_after(self.before or {}, after)
         if table:
             print(table)

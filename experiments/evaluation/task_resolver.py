@@ -69,6 +69,13 @@ def csv_task_labels(paths: list[Path]) -> dict[Path, str]:
     return labels
 
 
+def task_names(names: list[str]) -> list[str]:
+    """The names results are filed under, without reading any data: CSV paths become ``LocalSTS-<label>``."""
+    keys = [str(Path(n).expanduser().resolve()) if n.endswith(".csv") else n for n in names]
+    labels = csv_task_labels([Path(k) for k in keys if k.endswith(".csv")])
+    return [f"LocalSTS-{labels[Path(k)]}" if k.endswith(".csv") else k for k in keys]
+
+
 def _label(path: Path, depth: int) -> str:
     folders = path.parent.parts[1:]  # without the root
     parents = folders[len(folders) - depth :] if depth else ()

@@ -12,6 +12,7 @@ from pytorch_lightning.cli import LightningArgumentParser
 
 from datamodules.embedding_datamodule import EmbeddingDataModule
 from experiments.lightning_cli import DEFAULTS, LosslabCLI
+from experiments.pml_instantiator import register_pml_instantiator
 from lightning_modules.embedding_module import EmbeddingLitModule
 from lightning_modules.losses.base import EmbeddingLoss
 
@@ -55,9 +56,11 @@ class CellConfigParser:
         )
         self.parser = cli.parser
         # A parser for just the two objects a pre-flight builds, typed as the module and DataModule take them.
+        # fail_untyped=False and the PML instantiator, as LosslabCLI's own parser: PML's constructors are untyped.
+        register_pml_instantiator()
         self._builder = ArgumentParser(exit_on_error=False)
-        self._builder.add_argument("--loss", type=EmbeddingLoss)
-        self._builder.add_class_arguments(EmbeddingDataModule, "data")
+        self._builder.add_subclass_arguments(EmbeddingLoss, "loss", fail_untyped=False)
+        self._builder.add_class_arguments(EmbeddingDataModule, "data", fail_untyped=False)
 
     def parse(self, args: Sequence[str]) -> Namespace:
         """The resolved config of ``losslab fit <args>``.

@@ -65,7 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _smoke_args(max_steps: int | None, fast_dev_run: bool) -> list[str]:
+def smoke_args(max_steps: int | None, fast_dev_run: bool) -> list[str]:
+    """``losslab fit`` limits of a smoke run: ``max_steps`` steps validated at the end, or ``fast_dev_run``."""
     args = []
     if max_steps is not None:
         if max_steps < 1:
@@ -174,7 +175,7 @@ def main(argv: list[str]) -> int:
     try:
         spec = GridSpec.from_yaml(resolve_spec_path(args.spec))
         options = slurm_options_from_args(spec.slurm, args) if running else spec.slurm
-        extra = _smoke_args(args.max_steps, args.fast_dev_run) if running else []
+        extra = smoke_args(args.max_steps, args.fast_dev_run) if running else []
         config_parser = CellConfigParser()
         cells = expand_grid(spec, [*extra, *fit_overrides], parser=config_parser)
         selected = cells

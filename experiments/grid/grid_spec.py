@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from experiments.grid.spec_fields import as_label, as_list, as_overrides, config_path, resolve_named_file
 from experiments.launchers.slurm_options import SlurmOptions
 
 GRIDS_DIR = Path(__file__).resolve().parents[1] / "grids"
 AVERAGE = "average"
-_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
@@ -100,26 +99,26 @@ class GridSpec:
         unknown = sorted(set(raw) - known)
         if unknown:
             raise ValueError(f"{path}: unknown keys {unknown}; expected some of {sorted(known)}")
-        name = _label(raw.get("name"), f"{path}: name")
-        axes = tuple(_axis(path, item) for item in _list(raw.get("axes"), f"{path}: axes"))
+        name = as_label(raw.get("name"), f"{path}: name")
+        axes = tuple(_axis(path, item) for item in as_list(raw.get("axes"), f"{path}: axes"))
         if not axes:
             raise ValueError(f"{path}: axes is empty; expected at least one axis")
-        seeds = tuple(_list(raw.get("seeds", [42]), f"{path}: seeds"))
+        seeds = tuple(as_list(raw.get("seeds", [42]), f"{path}: seeds"))
         if not seeds or not all(isinstance(s, int) for s in seeds) or len(set(seeds)) != len(seeds):
             raise ValueError(f"{path}: seeds={seeds!r}; expected a non-empty list of distinct integers")
-        tasks = tuple(str(t) for t in _list(raw.get("evaluation_tasks", []), f"{path}: evaluation_tasks"))
+        tasks = tuple(str(t) for t in as_list(raw.get("evaluation_tasks", []), f"{path}: evaluation_tasks"))
         primary = str(raw.get("primary_metric", AVERAGE))
         if primary != AVERAGE and primary not in tasks:
             raise ValueError(f"{path}: primary_metric={primary!r}; expected 'average' or one of {list(tasks)}")
         return cls(
             name=name,
             path=path,
-            base_configs=tuple(_config_path(path, c) for c in _list(raw.get("base", []), f"{path}: base")),
+            base_configs=tuple(config_path(path, c) for c in as_list(raw.get("base", []), f"{path}: base")),
             axes=axes,
             seeds=seeds,
             evaluation_tasks=tasks,
             primary_metric=primary,
-            overrides=_overrides(raw.get("overrides"), f"{path}: overrides"),
+            overrides=as_overrides(raw.get("overrides"), f"{path}: overrides"),
             estimate_minutes_per_cell=float(raw.get("estimate_minutes_per_cell", 10.0)),
             description=str(raw.get("description", "")).strip(),
             slurm=SlurmOptions.from_mapping(raw.get("slurm"), f"{path}: slurm"),
@@ -132,50 +131,14 @@ def resolve_spec_path(spec: str) -> Path:
     Raises:
         ValueError: If neither a file nor a built-in grid has that name.
     """
-    path = Path(spec)
-    if path.is_file():
-        return path
-    builtin = GRIDS_DIR / f"{spec}.yaml"
-    if builtin.is_file():
-        return builtin
-    names = sorted(p.stem for p in GRIDS_DIR.glob("*.yaml"))
-    raise ValueError(f"grid spec {spec!r}: no such file and no built-in grid of that name; built-in: {names}")
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise ValueError(f"{what}: expected a list, got {value!r}")
-    return value
-
-
-def _label(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not _LABEL.match(value):
-        raise ValueError(f"{what}={value!r}: expected a short label of letters, digits, '.', '_', '-'")
-    return value
-
-
-def _overrides(value: Any, what: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise ValueError(f"{what}: expected a mapping of dotted keys to values, got {value!r}")
-    return dict(value)
-
-
-def _config_path(spec_path: Path, value: Any) -> Path:
-    if not isinstance(value, str):
-        raise ValueError(f"{spec_path}: config {value!r}: expected a file path (relative to the spec)")
-    path = (spec_path.parent / value).resolve()
-    if not path.is_file():
-        raise ValueError(f"{spec_path}: config {value!r} not found (looked at {path})")
-    return path
+    return resolve_named_file(spec, GRIDS_DIR, "grid")
 
 
 def _axis(spec_path: Path, raw: Any) -> GridAxis:
     if not isinstance(raw, dict) or set(raw) != {"name", "values"}:
         raise ValueError(f"{spec_path}: axis {raw!r}: expected a mapping with exactly 'name' and 'values'")
-    name = _label(raw["name"], f"{spec_path}: axis name")
-    values = tuple(_axis_value(spec_path, name, v) for v in _list(raw["values"], f"{spec_path}: axis {name}"))
+    name = as_label(raw["name"], f"{spec_path}: axis name")
+    values = tuple(_axis_value(spec_path, name, v) for v in as_list(raw["values"], f"{spec_path}: axis {name}"))
     labels = [v.label for v in values]
     if not values or len(set(labels)) != len(labels):
         raise ValueError(f"{spec_path}: axis {name} labels {labels}: expected a non-empty list of distinct labels")
@@ -188,11 +151,11 @@ def _axis_value(spec_path: Path, axis: str, raw: Any) -> AxisValue:
         raise ValueError(f"{what}: expected a mapping with label and config and/or overrides")
     configs = raw.get("config", [])
     configs = configs if isinstance(configs, list) else [configs]
-    overrides = _overrides(raw.get("overrides"), what)
+    overrides = as_overrides(raw.get("overrides"), what)
     if not configs and not overrides:
         raise ValueError(f"{what}: expected a config file and/or overrides")
     return AxisValue(
-        label=_label(raw["label"], what),
-        configs=tuple(_config_path(spec_path, c) for c in configs),
+        label=as_label(raw["label"], what),
+        configs=tuple(config_path(spec_path, c) for c in configs),
         overrides=overrides,
     )
