@@ -22,7 +22,8 @@ __all__ = ["CONFIG_DIR", "DEFAULTS", "INTERRUPTED", "main", "tools_help"]
 def _summary(command: Callable[[list[str]], int]) -> str:
     """A tool's one-line description: its docstring's first line (a leading ````losslab x ...``:```` dropped)."""
     first = (command.__doc__ or "").strip().splitlines()[0] if (command.__doc__ or "").strip() else ""
-    return re.sub(r"^``[^`]+``:\s*", "", first)
+    summary = re.sub(r"^``[^`]+``:\s*", "", first)
+    return summary[:1].upper() + summary[1:]
 
 
 def tools_help(tools: Mapping[str, Callable[[list[str]], int]] = TOOL_COMMANDS) -> str:

@@ -191,7 +191,7 @@ def test_help_lists_the_lightning_subcommands_and_every_tool(args: list[str], mo
     assert set(TOOL_COMMANDS) | {"fit", "validate"} <= set(listed)
     assert all(listed[name] for name in TOOL_COMMANDS)
     assert listed["tune"] == "Search a loss's hyperparameters with Optuna."
-    assert listed["documented"] == "describe a tool after its usage."
+    assert listed["documented"] == "Describe a tool after its usage."  # the usage part dropped
 
 
 def test_fit_help_stays_lightnings(capsys) -> None:
