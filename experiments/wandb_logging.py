@@ -15,7 +15,10 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class WandbSettings:
-    """W&B options (``--wandb.*``).
+    """The run's W&B logger (``--wandb.*``), which ``losslab fit`` adds to the loggers after the run history.
+
+    Its run is started with the full resolved config and the run metadata as W&B config, and continues on
+    ``--resume``; other loggers go to ``--trainer.logger``.
 
     Args:
         mode: ``offline`` (default: written under the run directory, upload later with ``wandb sync``),

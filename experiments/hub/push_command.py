@@ -82,7 +82,9 @@ def push_model(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``losslab push``.
+    """Upload a run's exported model, with its model card, to the Hugging Face Hub.
+
+    Entry point of ``losslab push``.
 
     Args:
         argv: Arguments without the program name.

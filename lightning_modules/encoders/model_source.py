@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.model_resolution import resolve_model_name_or_path
+from core.model_resolution import DEFAULT_MODEL, EMBEDDED_MODEL_HINT, resolve_model_name_or_path
 
 # Other frameworks' weight formats: a Hub snapshot for PyTorch needs none of them.
 _SKIPPED_HUB_FILES = [
@@ -63,6 +63,7 @@ def resolve_model_source(name_or_path: str, revision: str | None = None) -> Mode
         local = Path(snapshot_download(resolved, revision=revision, ignore_patterns=_SKIPPED_HUB_FILES))
     except (OSError, ValueError) as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise OSError(f"cannot load model {resolved!r} from the Hugging Face Hub: {first_line}") from err
+        hint = f"; or {EMBEDDED_MODEL_HINT}" if resolved == DEFAULT_MODEL else ""
+        raise OSError(f"cannot load model {resolved!r} from the Hugging Face Hub: {first_line}{hint}") from err
     # The snapshot folder is named after the commit it holds.
     return ModelSource(name_or_path, local, hub_id=resolved, commit=local.name)

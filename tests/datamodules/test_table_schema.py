@@ -1,8 +1,11 @@
+import logging
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from lightning_utilities.core import rank_zero
 
 from core.batch_formats import BatchFormat
 from datamodules.errors import DataValidationError
@@ -91,10 +94,23 @@ def test_unknown_field_in_columns_mapping():
 
 
 @pytest.mark.parametrize("drop", [False, True])
-def test_duplicates_warn_with_count_and_can_be_dropped(tmp_path, drop):
+def test_duplicates_are_one_line_with_count_and_can_be_dropped(tmp_path, drop):
     path = _write(tmp_path, "sentence,label\na,x\na,x\na,x\nb,y\n")
-    with pytest.warns(UserWarning, match=f"{'dropped' if drop else ''}.*2 duplicate rows"):
-        data = TableSchema(BatchFormat.LABELED, drop_duplicates=drop).load(path)
+    logger = rank_zero.log  # Lightning's rank-zero channel, which prints the DataModule's other notices too
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a line, not a warning (with its source line under it)
+            data = TableSchema(BatchFormat.LABELED, drop_duplicates=drop).load(path)
+    finally:
+        logger.removeHandler(handler)
+    expected = "dropped 2 duplicate rows (drop_duplicates=True)" if drop else "2 duplicate rows kept"
+    assert [line for line in lines if "duplicate" in line] == [
+        f"{path}: {expected}" + ("" if drop else " (drop_duplicates=True drops them)")
+    ]
     assert len(data) == (2 if drop else 4)
 
 

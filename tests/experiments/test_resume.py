@@ -15,7 +15,7 @@ import pytest
 
 from experiments.callbacks.last_checkpoint import LAST_CHECKPOINT
 from experiments.cli import CONFIG_DIR, main
-from tests.experiments.short_fit import short_fit
+from tests.experiments.short_fit import short_fit, write_sts_subset
 
 STEPS = 40  # of 180 batches in an STSb epoch: every stop below is in the middle of the epoch
 # Differ between any two runs, interrupted or not (timing, resident memory).
@@ -60,13 +60,7 @@ def _stop_after_first_checkpoint(args: list[str], run_dir: Path, signum: int) ->
 def uninterrupted(tmp_path_factory, tiny_model_dir: Path, data_dir: Path) -> tuple[Path, Path]:
     """The reference run, and its 30-pair local STS task (so MTEB before/after numbers are compared too)."""
     root = tmp_path_factory.mktemp("uninterrupted")
-    task = root / "tiny_sts.csv"
-    with open(data_dir / "stsb" / "test.csv", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))[:30]
-    with open(task, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["sentence1", "sentence2", "score"])
-        writer.writeheader()
-        writer.writerows({k: row[k] for k in ("sentence1", "sentence2", "score")} for row in rows)
+    task = write_sts_subset(data_dir, root / "tiny_sts.csv", pairs=30)
     assert main(_args(root / "run", tiny_model_dir, task)) == 0
     return root / "run", task
 

@@ -65,6 +65,21 @@ def test_results_are_never_overwritten_silently(tiny_model_dir, sts_csv, tmp_pat
     assert all(p.stat().st_mtime_ns != before[p] for p in written if p.suffix in (".json", ".csv"))
 
 
+def test_eval_command_refuses_existing_results_until_overwrite_is_given(tiny_model_dir, sts_csv, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["eval", "--model", str(tiny_model_dir), "--tasks", str(sts_csv), "--output-dir", str(out)]
+    assert main(args) == 0
+    result = next(out.rglob("LocalSTS-tiny_sts.json"))
+    written = result.stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "LocalSTS-tiny_sts.json already exists" in err[0] and "overwrite" in err[0]
+    assert result.stat().st_mtime_ns == written
+    assert main([*args, "--overwrite"]) == 0
+    assert result.stat().st_mtime_ns != written
+
+
 def test_revision_is_the_content_that_was_loaded(tiny_model_dir, tmp_path):
     copy = Path(shutil.copytree(tiny_model_dir, tmp_path / "copy"))
     assert content_revision(copy) == content_revision(tiny_model_dir)

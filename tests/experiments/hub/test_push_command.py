@@ -1,12 +1,16 @@
 from pathlib import Path
 
-import httpx
 import huggingface_hub
 import pytest
 from huggingface_hub import CommitInfo, HfApi
 
 from experiments.hub.push_command import main
 from lightning_modules.encoders.hf_encoder import HFEncoder
+
+try:  # the HTTP client huggingface_hub raises its errors with: httpx2 from huggingface_hub 2, httpx before
+    import httpx2 as httpx
+except ImportError:
+    import httpx
 
 
 @pytest.fixture(scope="module")
