@@ -17,6 +17,9 @@ os.environ.setdefault("WANDB_SILENT", "true")
 from tests.tiny_model import make_tiny_model  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# What scripts/test.sh sets, so a bare `pytest` and the processes tests start (fits, SLURM jobs) find the data.
+if (PROJECT_ROOT.parent / "shared" / "data").is_dir():
+    os.environ.setdefault("LOSSLAB_DATA_DIR", str(PROJECT_ROOT.parent / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")

@@ -96,16 +96,22 @@ def test_grid_on_slurm_two_at_once_a_cancelled_cell_resubmitted_a_requeued_one_r
     assert (seen[jobs[2]].state, seen[jobs[2]].reason) == ("PENDING", "JobArrayTaskLimit")
     subprocess.run(["scancel", jobs[1]], check=True)
     # Requeue the first cell once its fit has started (what preemption does): the same array task runs
-    # run_cell again, which sets the first attempt's files aside (no last.ckpt yet) and starts afresh.
+    # run_cell again. Where the requeue's SIGTERM lands decides what that second run finds: a fit stopped
+    # before its first step leaves no last.ckpt (its files are set aside and it starts afresh), one stopped
+    # later saved last.ckpt (resumed), one that had already finished left metrics.json (kept).
     _wait_until(lambda: (grid / CELLS[0] / "config.yaml").is_file(), 120)
-    resumable_first = (grid / CELLS[0] / "checkpoints" / "last.ckpt").is_file()
     subprocess.run(["scontrol", "requeue", jobs[0]], check=True)
     ended = queue.wait(jobs, timeout_s=300)
     assert [ended[job].state for job in jobs] == ["COMPLETED", "CANCELLED", "COMPLETED"]
     assert [ended[job].restarts for job in jobs] == [1, 0, 0]
-    if not resumable_first:
-        (first_attempt,) = grid.glob(f"{CELLS[0]}.interrupted-*")
-        assert (first_attempt / "config.yaml").is_file()
+    # Each of the three messages comes from run_cell in the requeued run only.
+    first_log = Path(load_submissions(grid / f"{CELLS[0]}.slurm.json")[-1].stdout).read_text(encoding="utf-8")
+    set_aside = list(grid.glob(f"{CELLS[0]}.interrupted-*"))
+    if "the earlier attempt's files are in" in first_log:
+        assert len(set_aside) == 1 and (set_aside[0] / "config.yaml").is_file()
+    else:
+        assert not set_aside
+        assert "--resume" in first_log or "is done (metrics.json exists)" in first_log, first_log
 
     capsys.readouterr()
     assert main(["grid", "status", *common]) == 0

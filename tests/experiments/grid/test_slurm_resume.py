@@ -53,6 +53,7 @@ def test_a_signalled_cell_requeues_itself_and_resumes_to_identical_numbers(tiny_
         )
     )
     fit = [*short_fit(40, val_every=4), "--model.encoder.init_args.model_name_or_path", str(tiny_model_dir)]
+    fit += ["--data.source.init_args.data_dir", str(data_dir)]
     fit += ["--evaluation.tasks", "[]", "--evaluation.export_model", "false", "--wandb.mode", "disabled"]
     runs = tmp_path / "runs"
     assert main(["grid", "run", str(spec), "--runs-dir", str(runs), "--launcher", "slurm", *fit]) == 0

@@ -14,11 +14,12 @@ from tests.slurm_cluster import slurm_cluster  # noqa: F401  (fixture)
 
 @pytest.mark.slurm
 @pytest.mark.usefixtures("slurm_cluster")
-def test_two_slurm_workers_share_one_study_and_its_final_stage(tmp_path: Path, tiny_model_dir: Path):
+def test_two_slurm_workers_share_one_study_and_its_final_stage(tmp_path: Path, tiny_model_dir: Path, data_dir: Path):
     spec = write_study(tmp_path, trials_per_loss=2, slurm={"time_min": 10, "mem_gb": 3, "cpus_per_task": 1})
     runs = tmp_path / "runs"
     args = ["tune", str(spec), "--runs-dir", str(runs), "--launcher", "slurm", "--workers", "2", "--wait"]
     args += ["--max-steps", "2", "--model.encoder.init_args.model_name_or_path", str(tiny_model_dir)]
+    args += ["--data.source.init_args.data_dir", str(data_dir)]
     args += ["--evaluation.export_model", "false", "--wandb.mode", "disabled"]
     assert main(args) == 0
 
