@@ -1,4 +1,4 @@
-"""The two facts about a running Trainer that Lightning keeps in private or loop-internal state.
+"""The three facts about a running Trainer that Lightning keeps in private or loop-internal state.
 
 Isolated here, so one module knows Lightning's internals; ``tests/core/test_trainer_progress.py`` pins
 them to the Lightning versions ``pyproject.toml`` allows.
@@ -30,3 +30,13 @@ def batches_trained_this_epoch(trainer: pl.Trainer | None) -> int | None:
     if trainer is None or trainer.state.fn != TrainerFn.FITTING:
         return None
     return int(trainer.fit_loop.epoch_loop.batch_progress.current.ready)
+
+
+def validation_follows_this_batch(trainer: pl.Trainer) -> bool:
+    """Whether the fit validates right after the training batch now ending (call from ``on_train_batch_end``).
+
+    Lightning decides this after the batch hooks (``val_check_interval``, the epoch's last batch, an early
+    stop); the decision itself is loop-internal.
+    """
+    epoch_loop = trainer.fit_loop.epoch_loop
+    return bool(epoch_loop._should_check_val_fx(trainer.fit_loop._data_fetcher))

@@ -7,6 +7,7 @@ import io
 import os
 import signal
 import subprocess
+import threading
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -17,6 +18,7 @@ from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from core.trainer_progress import validation_follows_this_batch
 from experiments.atomic_io import atomic_write_text
 
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
@@ -41,8 +43,9 @@ def _slurm_job_id() -> str | None:
 class LastCheckpoint(Callback):
     """Keeps ``<run_dir>/checkpoints/last.ckpt`` current, always at a step boundary, written atomically.
 
-    Saved at every validation, every ``every_n_train_steps`` optimizer steps when set, and when the fit is
-    asked to stop: on SIGTERM (Lightning finishes the current step, then this saves) and on SIGUSR1 —
+    Saved at every validation (after the ``ModelCheckpoint`` callbacks, so it holds their verdict on it),
+    every ``every_n_train_steps`` optimizer steps when set, and when the fit is asked to stop: on SIGTERM
+    (the current step finishes, and so does a validation due after it; then this saves) and on SIGUSR1 —
     SLURM's advance warning before a time limit or preemption (``sbatch --signal=USR1@<seconds>``) — which
     stops the same way and then requeues a SLURM job (``scontrol requeue``); the process exits as
     interrupted. The logger history is flushed with every checkpoint, so a resumed run
@@ -62,6 +65,8 @@ class LastCheckpoint(Callback):
         self._training = False
         self._saved_at: int | None = None
         self._previous_handler: Any = None
+        self._lightning_sigterm: Any = None  # Lightning's SIGTERM handler while ours holds a signal back
+        self._signal_pending = False
         self._history_rows: dict[str, int] = {}
         self._trainer: pl.Trainer | None = None
 
@@ -109,12 +114,18 @@ class LastCheckpoint(Callback):
         self._trainer = trainer
         if stage == "fit" and hasattr(signal, "SIGUSR1"):
             self._previous_handler = signal.signal(signal.SIGUSR1, self._on_sigusr1)
+        # Validation-time saves come after the ModelCheckpoints' own on_validation_end (Lightning moves those
+        # to the end of the list), or last.ckpt would hold the best-checkpoint state of the validation before.
+        if self in trainer.callbacks:
+            trainer.callbacks.remove(self)
+            trainer.callbacks.append(self)
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         """Give SIGUSR1 back."""
         if stage == "fit" and hasattr(signal, "SIGUSR1") and self._previous_handler is not None:
             signal.signal(signal.SIGUSR1, self._previous_handler)
             self._previous_handler = None
+        self._restore_sigterm()
 
     def _on_sigusr1(self, signum: int, frame: FrameType | None) -> None:
         # Turned into Lightning's SIGTERM stop: the step in progress finishes and logs, then training raises
@@ -122,30 +133,56 @@ class LastCheckpoint(Callback):
         self._stop_requested = True
         os.kill(os.getpid(), signal.SIGTERM)
 
+    # Lightning stops on SIGTERM at the next batch boundary, but a validation interrupted half-way is lost:
+    # a run resumed from there skips it (or, at the last step, never validates). So while training, a stop
+    # signal waits for the validation due after the current batch, and is handed to Lightning after it.
+    def _hold_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        self._signal_pending = True
+
+    def _restore_sigterm(self) -> None:
+        if self._lightning_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._lightning_sigterm)
+            self._lightning_sigterm = None
+
+    def _hand_over_signal(self) -> None:
+        """If a stop signal was held back: give SIGTERM back to Lightning, and the signal; training stops here."""
+        if self._signal_pending:
+            self._signal_pending = False
+            self._restore_sigterm()
+            os.kill(os.getpid(), signal.SIGTERM)
+
     # ----------------------------------------------------------------- when to save
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """From here until the end of training, checkpoints describe the run in progress."""
         self._training = True
+        if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread
+            self._lightning_sigterm = signal.signal(signal.SIGTERM, self._hold_sigterm)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Training is over: the final state is saved, and later hooks (best-weights export) change the model."""
         if self._saved_at != trainer.global_step:
             self.save(trainer)
         self._training = False
+        self._hand_over_signal()
+        self._restore_sigterm()
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Save after every validation of a fit."""
         if self._training and not trainer.sanity_checking:
             self.save(trainer)
+            self._hand_over_signal()
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
         """Save every N steps (before this step's metrics row is written: a run resumed from here lacks it)."""
         every = self.every_n_train_steps
         if every is not None and trainer.global_step % every == 0:
             self.save(trainer)
+        if self._signal_pending and not validation_follows_this_batch(trainer):
+            self._hand_over_signal()
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         """Lightning stopped on SIGTERM after finishing a step: save it; after SIGUSR1 under SLURM, requeue."""
+        self._restore_sigterm()
         if not isinstance(exception, SIGTERMException) or not self._training:
             return
         if self._saved_at != trainer.global_step:

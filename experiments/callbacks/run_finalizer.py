@@ -83,13 +83,15 @@ class RunFinalizer(Callback):
         self.run_id = uuid.uuid4().hex[:8]
         self.memory = PeakMemory()
         self._earlier_s = 0.0  # time spent by the interrupted runs this one resumes
+        self._last_val: dict[str, float] = {}  # the latest validation's metrics (a resumed run may run none)
         self._started = time.monotonic()
 
     # ----------------------------------------------------------------- state kept in checkpoints
     def state_dict(self) -> dict[str, Any]:
-        """Before-training scores, run id, seconds spent and the training's peak memory so far."""
+        """Before-training scores, run id, seconds spent, the training's peak memory, the latest validation."""
         peak = self.memory.peak_mb if self.memory.peak_mb is not None else self.memory.so_far()
-        return {"before": self.before, "run_id": self.run_id, "elapsed_s": self.elapsed_s, "peak_mb": peak}
+        state = {"before": self.before, "run_id": self.run_id, "elapsed_s": self.elapsed_s, "peak_mb": peak}
+        return {**state, "val": self._last_val}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Continue the run the checkpoint came from."""
@@ -98,6 +100,7 @@ class RunFinalizer(Callback):
         self._earlier_s = float(state_dict.get("elapsed_s", 0.0))
         self._started = time.monotonic()
         self.memory.earlier_peak_mb = state_dict.get("peak_mb")
+        self._last_val = dict(state_dict.get("val") or {})
 
     @property
     def elapsed_s(self) -> float:
@@ -136,6 +139,11 @@ class RunFinalizer(Callback):
         """Stop measuring the training's peak memory."""
         self.memory.stop()
 
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Keep the validation's metrics (``metrics.json`` reports the last one)."""
+        if not trainer.sanity_checking:
+            self._last_val = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Restore the best checkpoint, export, run the test tasks, write the model card and ``metrics.json``."""
         if not trainer.is_global_zero:
@@ -171,12 +179,13 @@ class RunFinalizer(Callback):
             "primary_metric": {"name": primary[0], "higher_is_better": primary[1]} if primary else None,
             "best_val": float(best) if best is not None else None,
             "best_checkpoint": os.path.relpath(best_path, run_dir) if best_path and self.keep_checkpoints else None,
-            "val": {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")},
+            "val": self._last_val,
             "test": test_metrics,
             "before": {f"test/mteb/{task}": score for task, score in (self.before or {}).items()},
             "global_step": trainer.global_step,
             "wall_time_s": round(self.elapsed_s, 1),
-            "peak_memory_mb": self.memory.peak_mb,
+            # A resumed run with no training left to do measured nothing itself.
+            "peak_memory_mb": self.memory.peak_mb if self.memory.peak_mb is not None else self.memory.earlier_peak_mb,
         }
         atomic_write_json(run_dir / METRICS_FILE, metrics)
         if not self.keep_checkpoints:

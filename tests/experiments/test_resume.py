@@ -1,4 +1,5 @@
-"""A fit stopped mid-epoch (kill -9, SIGTERM, SIGUSR1) and resumed gives exactly an uninterrupted run's numbers."""
+"""A fit stopped (kill -9, SIGTERM, SIGUSR1; mid-epoch, before or during a validation, at the last step) and resumed
+gives exactly an uninterrupted run's numbers."""
 
 from __future__ import annotations
 
@@ -74,6 +75,29 @@ def test_stopped_run_resumes_to_identical_numbers(signum, uninterrupted, tiny_mo
     assert not (run_dir / "metrics.json").exists(), "the run finished before it could be stopped"
     stopped_at = _history(run_dir)[-1]["step"]
     assert int(stopped_at) < STEPS - 1
+
+    assert main(["fit", "--resume", str(run_dir)]) == 0
+    assert _metrics(run_dir) == _metrics(reference)
+    assert _history(run_dir) == _history(reference)
+
+
+@pytest.mark.parametrize(
+    ("where", "at_step"), [("train_step", 10), ("validation", 10), ("validation", STEPS)], ids=lambda v: str(v)
+)
+def test_signal_before_or_during_a_validation_waits_for_it(
+    where, at_step, uninterrupted, tiny_model_dir: Path, tmp_path: Path
+):
+    # A validation cut short would be skipped by the resumed run (at the last step: never run again).
+    reference, task = uninterrupted
+    run_dir = tmp_path / "run"
+    stop = {"where": where, "at_step": at_step, "marker": str(tmp_path / "signalled")}
+    callback = json.dumps({"class_path": "tests.experiments.stop_signal.StopSignal", "init_args": stop})
+    args = [*_args(run_dir, tiny_model_dir, task), f"--trainer.callbacks+={callback}"]
+    process = subprocess.run([sys.executable, "-m", "experiments.cli", *args], capture_output=True, text=True)
+    assert process.returncode == 143, process.stderr[-2000:]
+    assert (tmp_path / "signalled").is_file() and not (run_dir / "metrics.json").exists()
+    validated = [row for row in _history(run_dir) if row["val/sts_spearman"]]
+    assert validated[-1]["step"] == str(at_step - 1)  # the validation after the signal ran to its end
 
     assert main(["fit", "--resume", str(run_dir)]) == 0
     assert _metrics(run_dir) == _metrics(reference)
