@@ -8,4 +8,5 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$ROOT/scripts/bootstrap.sh"
 cd "$ROOT"
 ruff check .
+ruff format --check .
 exec python -m pytest -m "not slow and not network and not gpu" "$@"

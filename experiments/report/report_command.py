@@ -27,9 +27,7 @@ def _parser() -> argparse.ArgumentParser:
         "paired tests against the best, per_seed.csv, plots (PNG, SVG) and PROVENANCE.md from its run "
         "directories alone.",
     )
-    parser.add_argument(
-        "source", help="grid or study spec (file or built-in name), or a directory of run directories"
-    )
+    parser.add_argument("source", help="grid or study spec (file or built-in name), or a directory of run directories")
     parser.add_argument("--runs-dir", default="runs", help="root of grid run directories, for a spec (default runs/)")
     parser.add_argument("--output", default=None, help="report directory (default reports/<grid>)")
     parser.add_argument("--primary", default=None, help="ranking column: a task, 'average' or the val metric")

@@ -30,6 +30,8 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6").prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
         pass
+
+
 POLL_S = 1.0
 
 
