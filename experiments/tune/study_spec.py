@@ -61,7 +61,8 @@ class StudySpec:
         losses: The compared losses.
         search: Parameters searched for every loss.
         trials_per_loss: Finished (complete or pruned) trials per loss: the same budget for every loss.
-        max_failed_trials: Failed trials after which a loss stops being searched (reported).
+        max_failed_trials: Trials failed by an error after which a loss stops being searched (reported);
+            trials interrupted by their worker's death do not count.
         sampler: ``tpe`` (default) or ``random``, seeded by ``sampler_seed``, the loss's position and its
             number of trials so far.
         sampler_seed: Seed of the samplers.

@@ -97,7 +97,8 @@ class StudyWorker:
         """Settle running trials of dead workers (killed, node lost, job cancelled); how many were failed.
 
         A trial whose fit finished (``metrics.json``) before its worker died is recorded as complete with
-        the run's best validation value; any other is failed, and its budget asked for again.
+        the run's best validation value; any other is failed (without an error: interrupted), and its budget
+        asked for again.
         """
         failed = 0
         for study in self.studies.values():
@@ -117,10 +118,20 @@ class StudyWorker:
         """Trials of ``label`` by state name."""
         return Counter(t.state.name for t in self.studies[label].get_trials(deepcopy=False))
 
+    def errors(self, label: str) -> int:
+        """Failed trials of ``label`` whose fit ended in an error.
+
+        Trials interrupted by their worker's death (a kill, a lost node, the end of a machine's lease) are
+        failed without an error: they say nothing about the configuration, so they do not use up
+        ``max_failed_trials``, and a study moved between machines keeps searching every loss to its budget.
+        """
+        trials = self.studies[label].get_trials(deepcopy=False, states=(TrialState.FAIL,))
+        return sum("error" in trial.user_attrs for trial in trials)
+
     def _open(self, label: str) -> bool:
         counts = self.counts(label)
         counted = sum(counts[state.name] for state in COUNTED)
-        return counted < self.spec.trials_per_loss and counts[TrialState.FAIL.name] < self.spec.max_failed_trials
+        return counted < self.spec.trials_per_loss and self.errors(label) < self.spec.max_failed_trials
 
     def _ask(self) -> tuple[str, optuna.Trial] | None:
         with self.layout.ask_lock():

@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+import optuna
+
 from experiments.grid.cell_config_parser import CellConfigParser
 from experiments.grid.cell_launcher import SubprocessLauncher
 from experiments.grid.grid_command import smoke_args
@@ -17,8 +19,9 @@ from experiments.launchers.slurm_preflight import SlurmUnavailableError, require
 from experiments.launchers.slurm_queue import SchedulerError
 from experiments.launchers.worker_group import LocalWorkers
 from experiments.report.trials_table import TrialRecord, write_trials
+from experiments.tune.study_export import export_study
 from experiments.tune.study_layout import StudyLayout
-from experiments.tune.study_preflight import preflight
+from experiments.tune.study_preflight import LossPlan, preflight
 from experiments.tune.study_runs import final_cells
 from experiments.tune.study_spec import StudySpec, resolve_study_path
 from experiments.tune.study_status import status_lines
@@ -38,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("spec", help="study spec file or built-in study name (experiments/studies/<name>.yaml)")
     parser.add_argument("--runs-dir", default=None, help="root of study directories (default runs/; smoke runs/smoke/)")
     parser.add_argument("--status", action="store_true", help="print trials per loss and the final stage; run nothing")
+    parser.add_argument(
+        "--export",
+        metavar="DIR",
+        default=None,
+        help="copy the stopped study (storage, ended runs' records; no checkpoints, models or W&B files) to "
+        "DIR/<study>/, to continue it elsewhere (copy it back under a runs directory) or to keep beside its "
+        "report (losslab report SPEC --runs-dir DIR); run nothing",
+    )
     parser.add_argument("--workers", type=int, default=1, help="workers sharing the study (default 1, in this process)")
     parser.add_argument("--search-only", action="store_true", help="stop after the search (no final stage)")
     parser.add_argument("--max-steps", type=int, default=None, help="smoke run: stop every run after N steps")
@@ -82,6 +93,20 @@ def _start_workers(args: argparse.Namespace, argv: list[str], spec: StudySpec, l
     return 1 if failed else 0
 
 
+def _export(
+    spec: StudySpec, layout: StudyLayout, plans: list[LossPlan], studies: dict[str, optuna.Study], dest: Path
+) -> int:
+    failed = StudyWorker(spec, layout, plans, studies).fail_orphans()  # dead workers' trials: settled first
+    try:
+        summary = export_study(layout, studies, layout.storage_file(spec.storage), dest)
+    except ValueError as err:
+        print(f"losslab tune: error: {err}", file=sys.stderr)
+        return 2
+    settled = f" ({failed} trials of dead workers recorded as interrupted)" if failed else ""
+    print(f"exported {summary.trials} trials and {summary.final_runs} final runs to {summary.target}{settled}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     """Entry point of ``losslab tune``; returns 0, 1 (a worker or final run failed) or 2 (bad spec or input)."""
     parser = _parser()
@@ -99,12 +124,17 @@ def main(argv: list[str]) -> int:
         print(f"losslab tune: error: {err}", file=sys.stderr)
         return 2
     layout = StudyLayout(Path(args.runs_dir or ("runs/smoke" if args.max_steps else "runs")) / spec.name)
+    if args.export and not layout.storage_file(spec.storage).is_file():
+        print(f"losslab tune: error: --export: no {spec.storage} storage in {layout.root}", file=sys.stderr)
+        return 2
     studies = loss_studies(spec, open_storage(spec, layout), plans)
     names = {plan.label: plan.loss for plan in plans}
     if args.status:
         cells = final_cells(spec, {p.label: {} for p in plans}, extra, names)
         print("\n".join(status_lines(plans, studies, spec.trials_per_loss, layout.final, cells)))
         return 0
+    if args.export:
+        return _export(spec, layout, plans, studies, Path(args.export))
     if not args.worker and (args.workers > 1 or args.launcher == "slurm"):
         try:
             return _start_workers(args, argv, spec, layout)

@@ -137,3 +137,15 @@ def test_workers_and_resumed_workers_never_repeat_a_draw(tmp_path, sampler):
         params = [t.params for t in first.studies[label].trials]
         assert len(params) == 6 and len({tuple(p.values()) for p in params}) == 6
         assert [t.params for t in lone.studies[label].trials] == params
+
+
+def test_interrupted_trials_do_not_use_up_the_failure_allowance(tmp_path):
+    worker, ran = _worker(tmp_path, lambda label, trial: TrialResult(TrialState.COMPLETE, 0.5), max_failed_trials=1)
+    for _ in range(3):  # three machines' leases ended in the middle of a batch_hard trial
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+        orphan = worker.studies["batch_hard"].ask()
+        orphan.set_user_attr("host", socket.gethostname())
+        orphan.set_user_attr("pid", int(dead.stdout))
+        assert worker.fail_orphans() == 1
+    worker.search()
+    assert worker.counts("batch_hard") == {"FAIL": 3, "COMPLETE": 2} and worker.errors("batch_hard") == 0

@@ -68,6 +68,32 @@ def test_a_study_searches_reruns_the_best_and_reports(tmp_path, tiny_args, sts_t
     assert {row["loss"] for row in board} >= {"batch_hard", "soft_margin", "baseline"}
     assert (report / "trials.csv").is_file() and (report / "per_seed.csv").is_file()
 
+    # Exported without weights (to continue elsewhere, or to commit beside the report): the same report.
+    for name in ("model", "wandb", "checkpoints"):
+        (root / "final" / "batch_hard__seed1" / name).mkdir(exist_ok=True)
+        (root / "final" / "batch_hard__seed1" / name / "weights.bin").write_bytes(b"0" * 1024)
+    exported = tmp_path / "exported"
+    export = ["tune", str(spec), "--runs-dir", str(runs), "--export", str(exported), *tiny_args]
+    assert main(export) == 0
+    assert "exported 2 trials and 2 final runs" in capsys.readouterr().out
+    copy = exported / "tiny_study"
+    assert not [path for path in copy.rglob("*") if path.name in ("model", "wandb", "checkpoints")]
+    assert (copy / "optuna.db").is_file() and (copy / "trials" / "soft_margin" / "trial-000" / "metrics.csv").is_file()
+    rebuilt = tmp_path / "rebuilt"
+    rebuild = ["report", str(spec), "--runs-dir", str(exported), "--output", str(rebuilt), "--wandb", "disabled"]
+    assert main(rebuild) == 0
+    assert _scores(rebuilt / "leaderboard.csv") == _scores(report / "leaderboard.csv")
+    assert main(["tune", str(spec), "--runs-dir", str(exported), "--status", *tiny_args]) == 0
+    assert "final stage: 2 of 2 runs done" in capsys.readouterr().out
+    assert main(export) == 2  # the export exists: nothing is overwritten
+    assert f"{copy} exists" in capsys.readouterr().err
+
+
+def _scores(leaderboard: Path) -> list[dict[str, str]]:
+    """The leaderboard's rows without the run paths (which differ between a study and its export)."""
+    with open(leaderboard, encoding="utf-8") as handle:
+        return [{k: v for k, v in row.items() if k != "run_dirs"} for row in csv.DictReader(handle)]
+
 
 def test_a_killed_search_resumes_without_repeating_a_finished_trial(tmp_path, tiny_args):
     spec = write_study(tmp_path, trials_per_loss=2)

@@ -1,0 +1,80 @@
+import os
+import socket
+import subprocess
+import sys
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from experiments.cli import main
+from experiments.tune.study_export import export_study
+from experiments.tune.study_layout import StudyLayout
+from experiments.tune.study_preflight import LossPlan
+from experiments.tune.study_spec import StudySpec
+from experiments.tune.study_storage import loss_studies, open_storage
+from experiments.tune.study_worker import StudyWorker
+from tests.experiments.tune.study_specs import write_study
+
+PLANS = [LossPlan("batch_hard", "BatchHardTripletLoss", "banking77", "val/knn_accuracy", True)]
+
+
+@pytest.fixture
+def study(tmp_path):
+    spec = StudySpec.from_yaml(write_study(tmp_path, trials_per_loss=4))
+    layout = StudyLayout(tmp_path / "runs" / spec.name)
+    studies = loss_studies(spec, open_storage(spec, layout), PLANS)
+    return spec, layout, studies
+
+
+def _trial(layout, studies, state, **attrs):
+    """A trial of batch_hard ended in ``state`` (or left running), with a run directory holding weights."""
+    trial = studies["batch_hard"].ask()
+    for key, value in attrs.items():
+        trial.set_user_attr(key, value)
+    run_dir = layout.trial_dir("batch_hard", trial.number)
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "checkpoints" / "last.ckpt").write_bytes(b"0" * 1024)
+    (run_dir / "metrics.csv").write_text("step,val/knn_accuracy\n1,0.5\n")
+    if state is not TrialState.RUNNING:
+        studies["batch_hard"].tell(trial, values=[0.5] if state is TrialState.COMPLETE else None, state=state)
+    return run_dir
+
+
+def _dead_pid() -> int:
+    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout)
+
+
+def test_ended_trials_are_exported_without_weights_and_interrupted_ones_left_out(study, tmp_path):
+    spec, layout, studies = study
+    _trial(layout, studies, TrialState.COMPLETE)
+    _trial(layout, studies, TrialState.PRUNED)
+    _trial(layout, studies, TrialState.FAIL, error="exit 1: boom")
+    interrupted = _trial(layout, studies, TrialState.RUNNING, host=socket.gethostname(), pid=_dead_pid())
+    assert StudyWorker(spec, layout, PLANS, studies).fail_orphans() == 1
+
+    summary = export_study(layout, studies, layout.storage_file("sqlite"), tmp_path / "export")
+    copy = tmp_path / "export" / spec.name
+    assert summary.target == copy and (summary.trials, summary.final_runs) == (3, 0)
+    exported = sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file())
+    trials = [f"trials/batch_hard/trial-00{n}/metrics.csv" for n in range(3)]
+    assert exported == ["optuna.db", *trials]
+    assert not (copy / interrupted.relative_to(layout.root)).exists()
+    reloaded = optuna.load_study(study_name=f"{spec.name}.batch_hard", storage=f"sqlite:///{copy / 'optuna.db'}")
+    assert [t.state for t in reloaded.trials] == [TrialState.COMPLETE, TrialState.PRUNED, *[TrialState.FAIL] * 2]
+
+
+def test_a_running_trial_refuses_the_export_and_nothing_is_written(study, tmp_path):
+    spec, layout, studies = study
+    _trial(layout, studies, TrialState.RUNNING, host=socket.gethostname(), pid=os.getpid())
+    with pytest.raises(ValueError, match=r"still running: trial 0 of batch_hard \(pid \d+ on .+\); stop the workers"):
+        export_study(layout, studies, layout.storage_file("sqlite"), tmp_path / "export")
+    assert not (tmp_path / "export").exists() or not any((tmp_path / "export").iterdir())
+
+
+def test_exporting_a_study_that_never_ran_says_so_in_one_line(tmp_path, capsys):
+    spec = write_study(tmp_path)
+    assert main(["tune", str(spec), "--runs-dir", str(tmp_path / "runs"), "--export", str(tmp_path / "out")]) == 2
+    expected = f"losslab tune: error: --export: no sqlite storage in {tmp_path / 'runs' / 'tiny_study'}"
+    assert capsys.readouterr().err.strip() == expected
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "out").exists()
