@@ -98,17 +98,18 @@ def check_provenance(table: pd.DataFrame, output: Path, allow_dirty: bool) -> No
 def _tuning_section(records: Sequence[TrialRecord], plots: Sequence[StudyPlots]) -> str:
     if not records:
         return ""
-    lines = ["", "## Tuning", "", "| loss | trials used | complete | pruned | failed | best value | plots |"]
-    lines.append("|---|---:|---:|---:|---:|---:|---|")
+    header = "| loss | trials used | complete | pruned | failed | interrupted | best value | plots |"
+    lines = ["", "## Tuning", "", header, "|---|---:|---:|---:|---:|---:|---:|---|"]
     for study in plots:
         own = [r for r in records if r.loss == study.loss]
-        counts = {state: sum(r.state == state for r in own) for state in FINISHED}
+        counts = {state: sum(r.state == state and not r.interrupted for r in own) for state in FINISHED}
+        interrupted = sum(r.interrupted for r in own)
         values = [r.value for r in own if r.state == "COMPLETE" and r.value is not None]
         best = (max if own[0].direction == "maximize" else min)(values) if values else None
         links = " ".join(f"[{p.stem}]({p.name})" for p in study.paths if p.suffix == ".png") or "–"
         lines.append(
             f"| {study.loss} | {sum(counts.values())} | {counts['COMPLETE']} | {counts['PRUNED']} | "
-            f"{counts['FAIL']} | {'–' if best is None else f'{best:.4g}'} | {links} |"
+            f"{counts['FAIL']} | {interrupted} | {'–' if best is None else f'{best:.4g}'} | {links} |"
         )
     notes = [note for study in plots for note in study.notes]
     return "\n".join(lines + ([""] + [f"- {n}" for n in notes] if notes else [])) + "\n"

@@ -42,6 +42,8 @@ class TrialRecord:
         distributions: Parameter name -> its distribution as Optuna JSON (``distribution_to_json``).
         direction: The study's direction.
         duration_s: Wall time of the trial, when known.
+        interrupted: A failed trial cut off by its worker's death (no error of its own): its budget was asked
+            for again, so it is not among the trials a loss used.
     """
 
     loss: str
@@ -52,6 +54,7 @@ class TrialRecord:
     distributions: dict[str, str] = field(default_factory=dict)
     direction: Direction = "maximize"
     duration_s: float | None = None
+    interrupted: bool = False
 
     @classmethod
     def from_frozen_trial(cls, loss: str, trial: FrozenTrial, direction: Direction) -> TrialRecord:
@@ -67,20 +70,21 @@ class TrialRecord:
             distributions={name: distribution_to_json(d) for name, d in trial.distributions.items()},
             direction=direction,
             duration_s=None if trial.duration is None else trial.duration.total_seconds(),
+            interrupted=trial.state.name == "FAIL" and "error" not in trial.user_attrs,
         )
 
 
 def trials_used(records: Sequence[TrialRecord]) -> dict[str, int]:
-    """Loss -> finished trials (complete, pruned or failed): the tuning budget each loss spent."""
+    """Loss -> finished trials (complete, pruned or failed, not interrupted): the tuning budget each loss spent."""
     counts: dict[str, int] = {}
     for record in records:
         counts.setdefault(record.loss, 0)
-        counts[record.loss] += record.state in FINISHED
+        counts[record.loss] += record.state in FINISHED and not record.interrupted
     return counts
 
 
 def trials_csv(records: Sequence[TrialRecord]) -> str:
-    """``loss, trial, state, value, duration_s, params_<name>...`` (parameters sorted by name)."""
+    """``loss, trial, state, value, duration_s, interrupted, params_<name>...`` (parameters sorted by name)."""
     names = sorted({name for record in records for name in record.params})
     rows = [
         {
@@ -89,11 +93,12 @@ def trials_csv(records: Sequence[TrialRecord]) -> str:
             "state": r.state,
             "value": r.value,
             "duration_s": r.duration_s,
+            "interrupted": r.interrupted,
             **{PARAM_PREFIX + name: r.params.get(name) for name in names},
         }
         for r in sorted(records, key=lambda r: (r.loss, r.number))
     ]
-    columns = ["loss", "trial", "state", "value", "duration_s", *(PARAM_PREFIX + n for n in names)]
+    columns = ["loss", "trial", "state", "value", "duration_s", "interrupted", *(PARAM_PREFIX + n for n in names)]
     buffer = io.StringIO()
     pd.DataFrame(rows, columns=columns).to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue()
@@ -162,6 +167,7 @@ def read_trials(report_dir: Path) -> list[TrialRecord]:
                 distributions={n: distributions[n] for n in params if n in distributions},
                 direction=entry.get("direction", "maximize"),
                 duration_s=_value(row.get("duration_s"), None),
+                interrupted=str(row.get("interrupted", False)) == "True",  # absent in files written before it
             )
         )
     return records

@@ -24,17 +24,22 @@ def status_lines(
 ) -> list[str]:
     """The status table of a study: one line per loss, then the final stage's cells."""
     width = max(len(plan.label) for plan in plans)
-    lines = [f"{'loss':<{width}}  {'complete':>8} {'pruned':>6} {'failed':>6} {'running':>7}  of {budget}  best"]
+    header = f"{'loss':<{width}}  {'complete':>8} {'pruned':>6} {'failed':>6} {'interrupted':>11} {'running':>7}"
+    lines = [f"{header}  of {budget}  best"]
     for plan in plans:
         trials = studies[plan.label].get_trials(deepcopy=False)
         counts = [sum(t.state == state for t in trials) for state in STATES]
+        # A failed trial without the trial runner's error was cut off by its worker's death.
+        interrupted = sum(t.state == TrialState.FAIL and "error" not in t.user_attrs for t in trials)
+        counts[2] -= interrupted
         complete = [t for t in trials if t.state == TrialState.COMPLETE]
         best = ""
         if complete:
             trial = studies[plan.label].best_trial
             best = f"{plan.objective}={trial.value:.4f} (trial {trial.number}: {_params(trial)})"
         lines.append(
-            f"{plan.label:<{width}}  {counts[0]:>8} {counts[1]:>6} {counts[2]:>6} {counts[3]:>7}  of {budget}  {best}"
+            f"{plan.label:<{width}}  {counts[0]:>8} {counts[1]:>6} {counts[2]:>6} {interrupted:>11} {counts[3]:>7}"
+            f"  of {budget}  {best}"
         )
     if cells:
         done = sum(final.metrics(cell) is not None for cell in cells)

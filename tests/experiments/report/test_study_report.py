@@ -35,7 +35,7 @@ def test_study_report_from_final_stage_runs_and_trials(tmp_path: Path) -> None:
         "| 1 | cosent | 3 |" in markdown
         and "| 102 | 90 | 2048 | 5 | [config](../../final/cosent-1/config.yaml)" in markdown
     )
-    assert "| cosent | 5 | 3 | 1 | 1 |" in markdown  # tuning: used, complete, pruned, failed
+    assert "| cosent | 5 | 3 | 1 | 1 | 0 |" in markdown  # tuning: used, complete, pruned, failed, interrupted
     assert "angle: no parameter importances: 1 completed trial (2 needed)" in markdown
     assert "angle: no parameter importances" in (output / "PROVENANCE.md").read_text()
     rows = list(csv.DictReader(open(output / "leaderboard.csv")))

@@ -28,6 +28,7 @@ def study_records(loss: str, n_trials: int = 5) -> list[TrialRecord]:
         if trial.number == 1:
             raise optuna.TrialPruned()
         if trial.number == 2:
+            trial.set_user_attr("error", "diverged")  # as losslab's trial runner records a failed fit
             raise RuntimeError("diverged")
         return 80.0 + 1e3 * lr + scale / 10 - batch / 100
 
@@ -48,21 +49,33 @@ def test_trials_csv_and_search_space_round_trip(tmp_path: Path) -> None:
     written = write_trials(records, tmp_path)
     assert [p.name for p in written] == [TRIALS_FILE, SEARCH_SPACE_FILE]
     table = pd.read_csv(tmp_path / TRIALS_FILE)
-    assert list(table.columns) == ["loss", "trial", "state", "value", "duration_s", "params_batch_size", "params_lr",
-                                   "params_scale"]  # fmt: skip
+    assert list(table.columns) == ["loss", "trial", "state", "value", "duration_s", "interrupted", "params_batch_size",
+                                   "params_lr", "params_scale"]  # fmt: skip
     assert table[["loss", "trial"]].values.tolist()[:3] == [["angle", 0], ["angle", 1], ["cosent", 0]]
     back = {(r.loss, r.number): r for r in read_trials(tmp_path)}
     for record in records:
         again = back[(record.loss, record.number)]
         assert again.params == record.params and type(again.params["scale"]) is int
         assert type(again.params["batch_size"]) is int and again.distributions == record.distributions
-        assert (again.state, again.direction) == (record.state, record.direction)
+        assert (again.state, again.direction, again.interrupted) == (record.state, record.direction, False)
         assert again.value == (pytest.approx(record.value) if record.value is not None else None)
 
 
-def test_trials_used_counts_finished_trials() -> None:
-    records = study_records("cosent") + [TrialRecord("cosent", 9, "RUNNING", None)]
+def test_trials_used_counts_finished_trials_but_not_interrupted_ones(tmp_path: Path) -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study()
+    study.tell(study.ask(), state=optuna.trial.TrialState.FAIL)  # its worker died: no error recorded
+    (cut_off,) = [TrialRecord.from_frozen_trial("cosent", trial, "maximize") for trial in study.trials]
+    assert cut_off.state == "FAIL" and cut_off.interrupted
+    records = study_records("cosent") + [TrialRecord("cosent", 9, "RUNNING", None), cut_off]
     assert trials_used(records) == {"cosent": 5}
+    write_trials(records, tmp_path)
+
+    def key(r: TrialRecord) -> tuple:
+        return (r.number, r.state, r.interrupted)
+
+    assert sorted(map(key, read_trials(tmp_path))) == sorted(map(key, records))
+    assert sum(r.interrupted for r in read_trials(tmp_path)) == 1
 
 
 def test_no_trials_file_is_no_trials(tmp_path: Path) -> None:

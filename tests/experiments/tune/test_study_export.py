@@ -12,6 +12,7 @@ from experiments.tune.study_export import export_study
 from experiments.tune.study_layout import StudyLayout
 from experiments.tune.study_preflight import LossPlan
 from experiments.tune.study_spec import StudySpec
+from experiments.tune.study_status import status_lines
 from experiments.tune.study_storage import loss_studies, open_storage
 from experiments.tune.study_worker import StudyWorker
 from tests.experiments.tune.study_specs import write_study
@@ -52,6 +53,9 @@ def test_ended_trials_are_exported_without_weights_and_interrupted_ones_left_out
     _trial(layout, studies, TrialState.FAIL, error="exit 1: boom")
     interrupted = _trial(layout, studies, TrialState.RUNNING, host=socket.gethostname(), pid=_dead_pid())
     assert StudyWorker(spec, layout, PLANS, studies).fail_orphans() == 1
+    header, row = status_lines(PLANS, studies, spec.trials_per_loss, layout.final, [])
+    assert header.split()[1:6] == ["complete", "pruned", "failed", "interrupted", "running"]
+    assert row.split()[:6] == ["batch_hard", "1", "1", "1", "1", "0"]
 
     summary = export_study(layout, studies, layout.storage_file("sqlite"), tmp_path / "export")
     copy = tmp_path / "export" / spec.name
