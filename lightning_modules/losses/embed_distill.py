@@ -137,8 +137,13 @@ class EmbedDistillLoss(EmbeddingLoss):
                 )
         teachers = [t.to(s.dtype) for s, t in zip(students, teachers, strict=True)]
         losses = torch.stack([self._distance(s, t) for s, t in zip(students, teachers, strict=True)])
-        cosine = torch.cat([F.cosine_similarity(s.detach(), t) for s, t in zip(students, teachers, strict=True)])
-        return LossOutput(losses.mean(), {"cosine_to_teacher": cosine.mean()})
+        detached = [s.detach() for s in students]
+
+        def statistics() -> dict[str, Tensor]:  # on logging steps only: a second pass over the batch
+            cosine = torch.cat([F.cosine_similarity(s, t) for s, t in zip(detached, teachers, strict=True)])
+            return {"cosine_to_teacher": cosine.mean()}
+
+        return LossOutput(losses.mean(), statistics)
 
     def _distance(self, student: Tensor, teacher: Tensor) -> Tensor:
         if self.distance_metric == "mse":

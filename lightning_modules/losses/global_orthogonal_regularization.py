@@ -114,8 +114,9 @@ class GlobalOrthogonalRegularizationLoss(EmbeddingLoss):
     def _terms(self, embeddings: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Mean term, second-moment term and mean similarity of one column (unweighted)."""
         batch_size, dim = embeddings.shape
-        off_diagonal = ~torch.eye(batch_size, dtype=torch.bool, device=embeddings.device)
-        sim = self._similarity.pairwise(embeddings, embeddings) * off_diagonal
+        # Self-pairs zeroed in place, as in sentence-transformers (the matmul's backward does not need its
+        # output): a mask multiplication costs two more B x B passes, 0.7x the reference's speed at B = 512.
+        sim = self._similarity.pairwise(embeddings, embeddings).fill_diagonal_(0.0)
         # Clamped as in sentence-transformers: a batch of one gives a differentiable 0, not NaN.
         count = max(batch_size * (batch_size - 1), 1)
         mean_similarity = sim.sum() / count
