@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from experiments.atomic_io import atomic_write_json
@@ -38,6 +38,7 @@ class GridRunner:
         out: Where progress lines go (default: standard output).
         reader: Cell states (default: files, claims and the scheduler for cells submitted to SLURM).
         max_failures: Failed attempts after which a cell is no longer retried.
+        should_stop: Asked before each cell; ``True`` leaves the remaining cells for a later run.
     """
 
     def __init__(
@@ -49,6 +50,7 @@ class GridRunner:
         out: TextIO | None = None,
         reader: CellStateReader | None = None,
         max_failures: int = MAX_FAILURES,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.cells = list(cells)
         self.layout = layout
@@ -57,6 +59,7 @@ class GridRunner:
         self.out = out or sys.stdout
         self.reader = reader or CellStateReader(layout)
         self.max_failures = max_failures
+        self.should_stop = should_stop or (lambda: False)
 
     def _skip_reason(self, state: CellState) -> str | None:
         if state.runnable(self.max_failures, self.retry_failed):
@@ -76,6 +79,12 @@ class GridRunner:
         self.layout.root.mkdir(parents=True, exist_ok=True)
         outcome: Counter[str] = Counter()
         for cell in self.cells:
+            if self.should_stop():
+                print(
+                    f"stop requested: cells from [{cell.index}] {cell.cell_id} on are left for a later run",
+                    file=self.out,
+                )
+                break
             reason = self._skip_reason(self.reader.read(cell))
             claim = None if reason else CellClaim.acquire(self.layout.claim_path(cell))
             if claim is None:

@@ -15,7 +15,8 @@ class StudyLayout:
 
     ``optuna.db`` (or ``optuna.journal``) holds the search; ``trials/<loss>/trial-<n>/`` is each trial's run
     directory; ``final/<loss>__seed<k>/`` each final-stage run (a grid cell); ``trials.csv`` (with
-    ``trials_search_space.json``) the exported search, which ``losslab report`` reads.
+    ``trials_search_space.json``) the exported search, which ``losslab report`` reads; ``STOP`` a request
+    to stop after the current runs.
 
     Args:
         root: ``runs/<study>``.
@@ -41,6 +42,15 @@ class StudyLayout:
     def workers(self) -> Path:
         """Logs of workers started by ``--workers N``."""
         return self.root / "_workers"
+
+    @property
+    def stop_file(self) -> Path:
+        """``STOP``: written by ``losslab tune SPEC --stop``; workers finish their current run, then exit."""
+        return self.root / "STOP"
+
+    def stop_requested(self) -> bool:
+        """Whether ``losslab tune SPEC --stop`` asked the workers to stop after their current run."""
+        return self.stop_file.is_file()
 
     @contextmanager
     def ask_lock(self) -> Iterator[None]:

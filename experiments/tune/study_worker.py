@@ -134,6 +134,8 @@ class StudyWorker:
         return counted < self.spec.trials_per_loss and self.errors(label) < self.spec.max_failed_trials
 
     def _ask(self) -> tuple[str, optuna.Trial] | None:
+        if self.layout.stop_requested():
+            return None
         with self.layout.ask_lock():
             # The loss with the fewest trials first: losses advance together, whatever the number of workers.
             order = sorted(self.studies, key=lambda label: sum(self.counts(label)[s.name] for s in COUNTED))
@@ -152,7 +154,7 @@ class StudyWorker:
 
     # ----------------------------------------------------------------- the search
     def search(self) -> Counter[str]:
-        """Run trials until no loss has budget left; returns this worker's trials by final state."""
+        """Run trials until no loss has budget left, or a stop was requested; this worker's trials by state."""
         outcome: Counter[str] = Counter()
         self.fail_orphans()
         while (asked := self._ask()) is not None:
@@ -180,8 +182,11 @@ class StudyWorker:
         return not running and not any(self._open(label) for label in self.studies)
 
     def wait_for_search(self, poll_s: float = 5.0) -> None:
-        """Wait for other workers' trials; a dead worker's trial is failed and its budget asked for again."""
-        while not self.search_finished():
+        """Wait for other workers' trials; a dead worker's trial is failed and its budget asked for again.
+
+        Returns at once when a stop was requested (``losslab tune SPEC --stop``).
+        """
+        while not self.layout.stop_requested() and not self.search_finished():
             if any(self._open(label) for label in self.studies):
                 self.search()
             else:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import optuna
 
+from experiments.atomic_io import atomic_write_text
 from experiments.grid.cell_config_parser import CellConfigParser
 from experiments.grid.cell_launcher import SubprocessLauncher
 from experiments.grid.grid_command import smoke_args
@@ -48,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
         help="copy the stopped study (storage, ended runs' records; no checkpoints, models or W&B files) to "
         "DIR/<study>/, to continue it elsewhere (copy it back under a runs directory) or to keep beside its "
         "report (losslab report SPEC --runs-dir DIR); run nothing",
+    )
+    parser.add_argument(
+        "--stop",
+        action="store_true",
+        help="ask the study's workers to finish their current trial or final run and exit (rerun losslab tune "
+        "to continue); run nothing",
     )
     parser.add_argument("--workers", type=int, default=1, help="workers sharing the study (default 1, in this process)")
     parser.add_argument("--search-only", action="store_true", help="stop after the search (no final stage)")
@@ -135,6 +142,12 @@ def main(argv: list[str]) -> int:
         return 0
     if args.export:
         return _export(spec, layout, plans, studies, Path(args.export))
+    if args.stop:
+        atomic_write_text(layout.stop_file, "losslab tune --stop\n")
+        print(f"stop requested ({layout.stop_file}): workers exit after their current run")
+        return 0
+    if not args.worker:
+        layout.stop_file.unlink(missing_ok=True)  # a new start clears an earlier stop request
     if not args.worker and (args.workers > 1 or args.launcher == "slurm"):
         try:
             return _start_workers(args, argv, spec, layout)
@@ -145,6 +158,9 @@ def main(argv: list[str]) -> int:
     print(f"study {spec.name}: {len(plans)} losses x {spec.trials_per_loss} trials in {layout.root}", flush=True)
     worker.search()
     worker.wait_for_search()
+    if layout.stop_requested():
+        print(f"stopped on request: `losslab tune {args.spec} --status` shows the progress; rerun to continue")
+        return 0
     records = [
         TrialRecord.from_frozen_trial(plan.label, trial, "maximize" if plan.higher_is_better else "minimize")
         for plan in plans
@@ -159,7 +175,10 @@ def main(argv: list[str]) -> int:
     except ValueError as err:
         print(f"losslab tune: error: {err}", file=sys.stderr)
         return 1
-    outcome = GridRunner(cells, layout.final, SubprocessLauncher()).run()
+    outcome = GridRunner(cells, layout.final, SubprocessLauncher(), should_stop=layout.stop_requested).run()
     print(", ".join(f"{n} {state}" for state, n in sorted(outcome.items())) or "nothing to run")
-    print(f"report: losslab report {args.spec}" + (f" --runs-dir {args.runs_dir}" if args.runs_dir else ""))
+    if layout.stop_requested():
+        print(f"stopped on request: `losslab tune {args.spec} --status` shows the progress; rerun to continue")
+    else:
+        print(f"report: losslab report {args.spec}" + (f" --runs-dir {args.runs_dir}" if args.runs_dir else ""))
     return 1 if outcome["failed"] else 0

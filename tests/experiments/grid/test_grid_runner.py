@@ -154,3 +154,14 @@ def test_concurrent_workers_never_run_a_cell_twice(
     assert sorted(launched(fit_log)) == [f"c{i}" for i in range(6)]
     assert sum(o.get("done", 0) for o in outcomes) == 6
     assert all(o.get("done", 0) > 0 for o in outcomes)
+
+
+def test_a_stop_request_leaves_the_remaining_cells_for_a_later_run(tmp_path: Path, fit_log: Path) -> None:
+    cells = make_cells(3)
+    out = io.StringIO()
+    runner = GridRunner(cells, GridLayout(tmp_path / "g"), SubprocessLauncher(FAKE_FIT), out=out,
+                        should_stop=lambda: fit_log.exists())  # fmt: skip
+    assert runner.run() == Counter(done=1)
+    assert "stop requested: cells from [1] c1 on are left for a later run" in out.getvalue()
+    assert run_grid(tmp_path / "g", cells) == Counter(skipped=1, done=2)
+    assert launched(fit_log) == ["c0", "c1", "c2"]

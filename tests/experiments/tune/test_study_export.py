@@ -82,3 +82,18 @@ def test_exporting_a_study_that_never_ran_says_so_in_one_line(tmp_path, capsys):
     expected = f"losslab tune: error: --export: no sqlite storage in {tmp_path / 'runs' / 'tiny_study'}"
     assert capsys.readouterr().err.strip() == expected
     assert not (tmp_path / "runs").exists() and not (tmp_path / "out").exists()
+
+
+def test_stop_asks_the_workers_to_stop_and_a_new_start_clears_it(tmp_path, capsys, monkeypatch):
+    spec = write_study(tmp_path)
+    runs = tmp_path / "runs"
+    assert main(["tune", str(spec), "--runs-dir", str(runs), "--stop"]) == 0
+    layout = StudyLayout(runs / "tiny_study")
+    assert layout.stop_requested() and "workers exit after their current run" in capsys.readouterr().out
+
+    started = []
+    monkeypatch.setattr(StudyWorker, "search", lambda self: started.append(self.layout.stop_requested()))
+    monkeypatch.setattr(StudyWorker, "wait_for_search", lambda self: layout.stop_file.write_text("again\n"))
+    assert main(["tune", str(spec), "--runs-dir", str(runs)]) == 0
+    assert started == [False]  # the earlier request was cleared before the search started
+    assert "stopped on request" in capsys.readouterr().out

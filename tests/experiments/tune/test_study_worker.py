@@ -149,3 +149,19 @@ def test_interrupted_trials_do_not_use_up_the_failure_allowance(tmp_path):
         assert worker.fail_orphans() == 1
     worker.search()
     assert worker.counts("batch_hard") == {"FAIL": 3, "COMPLETE": 2} and worker.errors("batch_hard") == 0
+
+
+def test_a_stop_request_ends_the_search_after_the_current_trial(tmp_path):
+    def outcomes(label, trial):
+        worker.layout.stop_file.parent.mkdir(parents=True, exist_ok=True)
+        worker.layout.stop_file.write_text("losslab tune --stop\n")  # requested while the trial runs
+        return TrialResult(TrialState.COMPLETE, 0.5)
+
+    worker, ran = _worker(tmp_path, outcomes, trials_per_loss=2)
+    worker.search()
+    worker.wait_for_search()  # returns at once: the other trials are left for a later run
+    assert [label for label, _, _ in ran] == ["batch_hard"] and not worker.search_finished()
+    worker.layout.stop_file.unlink()
+    worker.runner = lambda args, run_dir, trial, metric: TrialResult(TrialState.COMPLETE, 0.5)
+    worker.search()
+    assert worker.search_finished()
