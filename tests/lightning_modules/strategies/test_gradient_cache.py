@@ -88,12 +88,12 @@ def _run(encoder: HFEncoder, compute: Callable[[], LossOutput], seed: int = 0) -
     return out, [p.grad.clone() for p in encoder.parameters() if p.grad is not None]
 
 
-def _assert_same(a: Result, b: Result) -> None:
-    torch.testing.assert_close(a[0].loss.detach(), b[0].loss.detach(), rtol=1e-5, atol=1e-6)
+def _assert_same(a: Result, b: Result, rtol: float = 1e-5, atol: float = 1e-6) -> None:
+    torch.testing.assert_close(a[0].loss.detach(), b[0].loss.detach(), rtol=rtol, atol=atol)
     assert a[0].stats.keys() == b[0].stats.keys()
     assert len(a[1]) == len(b[1]) > 0
     for grad, expected in zip(a[1], b[1], strict=True):
-        torch.testing.assert_close(grad, expected, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(grad, expected, rtol=rtol, atol=atol)
 
 
 def _cached_runners(loss: EmbeddingLoss, mini: int, tokens: int | None = None) -> dict[str, Callable]:
@@ -153,7 +153,10 @@ def test_token_budget_without_dropout_equals_the_whole_batch_loss(encoder, loss_
     try:
         expected = _run(encoder, lambda: loss.training_loss(encoder, batch))
         for run in _cached_runners(loss, MINI, 13).values():
-            _assert_same(_run(encoder, lambda run=run: run(encoder, batch)), expected)
+            # Padded and trimmed sequences are different shapes, so different kernels sum in another order:
+            # on a CPU without AVX512 single gradients differ by up to 4.6e-6 (4.4e-5 relative) in fp32; a
+            # packing error (a lost or unmasked token) moves them by orders of magnitude more.
+            _assert_same(_run(encoder, lambda run=run: run(encoder, batch)), expected, rtol=1e-4, atol=1e-5)
     finally:
         encoder.train()
 
