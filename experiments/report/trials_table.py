@@ -27,6 +27,12 @@ PARAM_PREFIX = "params_"  # Optuna's own trials_dataframe() names parameter colu
 TrialStateName = Literal["COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING"]
 Direction = Literal["maximize", "minimize"]
 FINISHED: tuple[TrialStateName, ...] = ("COMPLETE", "PRUNED", "FAIL")
+ERROR_ATTR = "error"  # user attribute where losslab's trial runner records why a fit failed
+
+
+def is_interrupted(trial: FrozenTrial) -> bool:
+    """A failed trial without the trial runner's error: cut off by its worker's death, not failed by its fit."""
+    return trial.state.name == "FAIL" and ERROR_ATTR not in trial.user_attrs
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,7 @@ class TrialRecord:
             distributions={name: distribution_to_json(d) for name, d in trial.distributions.items()},
             direction=direction,
             duration_s=None if trial.duration is None else trial.duration.total_seconds(),
-            interrupted=trial.state.name == "FAIL" and "error" not in trial.user_attrs,
+            interrupted=is_interrupted(trial),
         )
 
 

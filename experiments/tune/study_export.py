@@ -18,10 +18,12 @@ from optuna.trial import TrialState
 
 from experiments.grid.cell_claims import claim_is_stale, read_claim
 from experiments.grid.grid_layout import METRICS_FILE
+from experiments.report.trials_table import is_interrupted
 from experiments.tune.study_layout import StudyLayout
 
 LEFT_OUT = ("checkpoints", "model", "wandb")  # per run directory
 TABLES = ("trials.csv", "trials_search_space.json")
+ENDED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,8 @@ def export_study(
     trials = 0
     for label, study in studies.items():
         for trial in study.get_trials(deepcopy=False):
-            # A failed trial without an error was interrupted (its worker died): nothing of it is worth keeping.
-            ended = trial.state in (TrialState.COMPLETE, TrialState.PRUNED) or "error" in trial.user_attrs
+            # An interrupted trial (its worker died) leaves nothing worth keeping; any other has ended.
+            ended = trial.state in ENDED and not is_interrupted(trial)
             run_dir = layout.trial_dir(label, trial.number)
             if ended and run_dir.is_dir():
                 _copy_run(run_dir, staging / run_dir.relative_to(layout.root))

@@ -7,6 +7,7 @@ from optuna.trial import TrialState
 
 from experiments.grid.grid_cell import GridCell
 from experiments.grid.grid_layout import GridLayout
+from experiments.report.trials_table import is_interrupted
 from experiments.tune.study_preflight import LossPlan
 
 STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
@@ -29,8 +30,7 @@ def status_lines(
     for plan in plans:
         trials = studies[plan.label].get_trials(deepcopy=False)
         counts = [sum(t.state == state for t in trials) for state in STATES]
-        # A failed trial without the trial runner's error was cut off by its worker's death.
-        interrupted = sum(t.state == TrialState.FAIL and "error" not in t.user_attrs for t in trials)
+        interrupted = sum(map(is_interrupted, trials))
         counts[2] -= interrupted
         complete = [t for t in trials if t.state == TrialState.COMPLETE]
         best = ""

@@ -20,6 +20,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from experiments.launchers.slurm_queue import SchedulerError, SlurmQueue
+from experiments.report.trials_table import ERROR_ATTR, is_interrupted
 from experiments.tune.study_layout import StudyLayout
 from experiments.tune.study_preflight import LossPlan
 from experiments.tune.study_runs import trial_args
@@ -126,7 +127,7 @@ class StudyWorker:
         ``max_failed_trials``, and a study moved between machines keeps searching every loss to its budget.
         """
         trials = self.studies[label].get_trials(deepcopy=False, states=(TrialState.FAIL,))
-        return sum("error" in trial.user_attrs for trial in trials)
+        return sum(not is_interrupted(trial) for trial in trials)
 
     def _open(self, label: str) -> bool:
         counts = self.counts(label)
@@ -165,7 +166,7 @@ class StudyWorker:
             started = time.monotonic()
             result = self.runner(args, run_dir, trial, self.plans[label].objective)
             if result.error:
-                trial.set_user_attr("error", result.error[-2000:])
+                trial.set_user_attr(ERROR_ATTR, result.error[-2000:])
             values = None if result.value is None else [result.value]
             self.studies[label].tell(trial, values=values, state=result.state)
             value = "" if result.value is None else f" {self.plans[label].objective}={result.value:.4f}"

@@ -114,6 +114,10 @@ def _export(
     return 0
 
 
+def _stopped(spec: str) -> str:
+    return f"stopped on request: `losslab tune {spec} --status` shows the progress; rerun to continue"
+
+
 def main(argv: list[str]) -> int:
     """Entry point of ``losslab tune``; returns 0, 1 (a worker or final run failed) or 2 (bad spec or input)."""
     parser = _parser()
@@ -159,7 +163,7 @@ def main(argv: list[str]) -> int:
     worker.search()
     worker.wait_for_search()
     if layout.stop_requested():
-        print(f"stopped on request: `losslab tune {args.spec} --status` shows the progress; rerun to continue")
+        print(_stopped(args.spec))
         return 0
     records = [
         TrialRecord.from_frozen_trial(plan.label, trial, "maximize" if plan.higher_is_better else "minimize")
@@ -178,7 +182,7 @@ def main(argv: list[str]) -> int:
     outcome = GridRunner(cells, layout.final, SubprocessLauncher(), should_stop=layout.stop_requested).run()
     print(", ".join(f"{n} {state}" for state, n in sorted(outcome.items())) or "nothing to run")
     if layout.stop_requested():
-        print(f"stopped on request: `losslab tune {args.spec} --status` shows the progress; rerun to continue")
+        print(_stopped(args.spec))
     else:
         print(f"report: losslab report {args.spec}" + (f" --runs-dir {args.runs_dir}" if args.runs_dir else ""))
     return 1 if outcome["failed"] else 0
