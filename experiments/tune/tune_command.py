@@ -20,7 +20,7 @@ from experiments.launchers.slurm_preflight import SlurmUnavailableError, require
 from experiments.launchers.slurm_queue import SchedulerError
 from experiments.launchers.worker_group import LocalWorkers
 from experiments.report.trials_table import TrialRecord, write_trials
-from experiments.tune.study_export import export_study
+from experiments.tune.study_export import export_study, git_ignore_rule
 from experiments.tune.study_layout import StudyLayout
 from experiments.tune.study_preflight import LossPlan, preflight
 from experiments.tune.study_runs import final_cells
@@ -111,6 +111,10 @@ def _export(
         return 2
     settled = f" ({failed} trials of dead workers recorded as interrupted)" if failed else ""
     print(f"exported {summary.trials} trials and {summary.final_runs} final runs to {summary.target}{settled}")
+    rule = git_ignore_rule(summary.target)
+    if rule:  # an export is usually made to be committed and continued elsewhere
+        warning = f"losslab tune: warning: git ignores {summary.target} ({rule}): it will not be committed"
+        print(warning, file=sys.stderr)
     return 0
 
 

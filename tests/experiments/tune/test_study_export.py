@@ -2,13 +2,14 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import optuna
 import pytest
 from optuna.trial import TrialState
 
 from experiments.cli import main
-from experiments.tune.study_export import export_study
+from experiments.tune.study_export import export_study, git_ignore_rule
 from experiments.tune.study_layout import StudyLayout
 from experiments.tune.study_preflight import LossPlan
 from experiments.tune.study_spec import StudySpec
@@ -97,3 +98,37 @@ def test_stop_asks_the_workers_to_stop_and_a_new_start_clears_it(tmp_path, capsy
     assert main(["tune", str(spec), "--runs-dir", str(runs)]) == 0
     assert started == [False]  # the earlier request was cleared before the search started
     assert "stopped on request" in capsys.readouterr().out
+
+
+def _git_repo(folder, ignore):
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    (folder / ".gitignore").write_text(ignore)
+    return folder
+
+
+def test_git_ignore_rule_names_the_rule_that_hides_a_path_and_none_elsewhere(tmp_path):
+    repo = _git_repo(tmp_path / "repo", "wandb/\nruns/\n")
+    assert git_ignore_rule(repo / "reports" / "s" / "runs" / "s") == ".gitignore:2: runs/"
+    assert git_ignore_rule(repo / "reports" / "s") is None
+    assert git_ignore_rule(tmp_path / "elsewhere" / "runs") is None  # not in a work tree: nothing is ignored
+
+
+def test_an_export_git_will_not_commit_is_written_and_warned_about(study, tmp_path, capsys):
+    _, layout, studies = study
+    _trial(layout, studies, TrialState.COMPLETE)
+    dest = _git_repo(tmp_path / "repo", "runs/\n") / "reports" / "runs"
+    argv = ["tune", str(tmp_path / "study.yaml"), "--runs-dir", str(tmp_path / "runs"), "--export", str(dest)]
+    assert main(argv) == 0
+    out = capsys.readouterr()
+    assert (dest / "tiny_study" / "optuna.db").is_file()
+    assert out.err.strip() == (
+        f"losslab tune: warning: git ignores {dest / 'tiny_study'} (.gitignore:1: runs/): it will not be committed"
+    )
+
+
+def test_this_repository_commits_the_exports_its_readme_tells_you_to_commit():
+    root = Path(__file__).resolve().parents[3]
+    if subprocess.run(["git", "rev-parse"], cwd=root, capture_output=True).returncode != 0:
+        pytest.skip(f"{root} is not a git work tree")
+    assert git_ignore_rule(root / "runs" / "study") is not None  # the runs directory itself stays out of git
+    assert git_ignore_rule(root / "reports" / "study" / "runs" / "study" / "optuna.db") is None
