@@ -47,13 +47,31 @@ def git_state(cwd: str | Path | None = None) -> GitState:
     return GitState(commit, bool(paths), paths[:MAX_LISTED_PATHS])
 
 
+def _nearest_folder(path: Path) -> Path | None:
+    """``path`` or its nearest parent that exists: where git can run for a path not created yet."""
+    return next((p for p in [path, *path.parents] if p.is_dir()), None)
+
+
 def git_toplevel(path: Path) -> Path | None:
     """The root of the git work tree holding ``path`` (which need not exist yet), or ``None``."""
-    existing = next((p for p in [path, *path.parents] if p.is_dir()), None)
     try:
-        return Path(_git(existing, "rev-parse", "--show-toplevel").strip()).resolve()
+        return Path(_git(_nearest_folder(path), "rev-parse", "--show-toplevel").strip()).resolve()
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def git_ignore_rule(path: Path) -> str | None:
+    """The ``.gitignore`` rule that keeps ``path`` out of git (``file:line: pattern``), or ``None``.
+
+    ``None`` also where ``path`` is outside a git work tree or git is not installed: nothing is ignored there.
+    """
+    path = Path(path).resolve()
+    try:  # check-ignore exits 1 for a path it does not ignore, 128 outside a work tree
+        found = _git(_nearest_folder(path), "check-ignore", "--verbose", str(path))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    source, line, pattern = found.split("\t", 1)[0].split(":", 2)
+    return f"{source}:{line}: {pattern}"
 
 
 def git_commit(cwd: str | Path | None = None) -> str | None:

@@ -10,7 +10,6 @@ files and ``config.yaml``). Runs that did not end are left out too: a new machin
 from __future__ import annotations
 
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,25 +33,6 @@ class ExportSummary:
     target: Path
     trials: int
     final_runs: int
-
-
-def git_ignore_rule(path: Path) -> str | None:
-    """The ``.gitignore`` rule that keeps ``path`` out of git (``file:line: pattern``), or None.
-
-    None also where ``path`` is outside a git work tree or git is not installed: then nothing is ignored.
-    """
-    path = Path(path).resolve()
-    folder = next((p for p in (path, *path.parents) if p.is_dir()), None)
-    try:
-        found = subprocess.run(
-            ["git", "check-ignore", "--verbose", str(path)], cwd=folder, capture_output=True, text=True
-        )
-    except FileNotFoundError:
-        return None
-    if found.returncode != 0:  # 1: not ignored, 128: not in a work tree
-        return None
-    source, line, pattern = found.stdout.split("\t", 1)[0].split(":", 2)
-    return f"{source}:{line}: {pattern}"
 
 
 def _running(layout: StudyLayout, studies: dict[str, optuna.Study]) -> list[str]:

@@ -20,7 +20,8 @@ from experiments.launchers.slurm_preflight import SlurmUnavailableError, require
 from experiments.launchers.slurm_queue import SchedulerError
 from experiments.launchers.worker_group import LocalWorkers
 from experiments.report.trials_table import TrialRecord, write_trials
-from experiments.tune.study_export import export_study, git_ignore_rule
+from experiments.run_metadata import git_ignore_rule
+from experiments.tune.study_export import export_study
 from experiments.tune.study_layout import StudyLayout
 from experiments.tune.study_preflight import LossPlan, preflight
 from experiments.tune.study_runs import final_cells

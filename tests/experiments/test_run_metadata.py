@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.run_metadata import OUTPUT_DIRS, git_commit, git_state, git_toplevel, run_metadata
+from experiments.run_metadata import OUTPUT_DIRS, git_commit, git_ignore_rule, git_state, git_toplevel, run_metadata
 
 
 def git(repo: Path, *args: str) -> None:
@@ -62,6 +62,14 @@ def test_outside_git(tmp_path: Path) -> None:
 
 def test_toplevel_of_a_path_not_created_yet(repo: Path) -> None:
     assert git_toplevel(repo / "reports" / "g") == repo.resolve()
+
+
+def test_git_ignore_rule_names_the_rule_that_hides_a_path_and_none_elsewhere(repo: Path, tmp_path: Path) -> None:
+    (repo / ".gitignore").write_text("wandb/\nruns/\n")
+    assert git_ignore_rule(repo / "reports" / "s" / "runs" / "s") == ".gitignore:2: runs/"
+    assert git_ignore_rule(repo / "reports" / "s") is None
+    outside = tmp_path.parent / f"{tmp_path.name}-outside" / "runs"
+    assert git_ignore_rule(outside) is None  # not in a work tree: nothing is ignored
 
 
 def test_run_metadata_records_commit_and_dirtiness_side_by_side() -> None:

@@ -9,7 +9,8 @@ import pytest
 from optuna.trial import TrialState
 
 from experiments.cli import main
-from experiments.tune.study_export import export_study, git_ignore_rule
+from experiments.run_metadata import git_ignore_rule
+from experiments.tune.study_export import export_study
 from experiments.tune.study_layout import StudyLayout
 from experiments.tune.study_preflight import LossPlan
 from experiments.tune.study_spec import StudySpec
@@ -104,13 +105,6 @@ def _git_repo(folder, ignore):
     subprocess.run(["git", "init", "-q", str(folder)], check=True)
     (folder / ".gitignore").write_text(ignore)
     return folder
-
-
-def test_git_ignore_rule_names_the_rule_that_hides_a_path_and_none_elsewhere(tmp_path):
-    repo = _git_repo(tmp_path / "repo", "wandb/\nruns/\n")
-    assert git_ignore_rule(repo / "reports" / "s" / "runs" / "s") == ".gitignore:2: runs/"
-    assert git_ignore_rule(repo / "reports" / "s") is None
-    assert git_ignore_rule(tmp_path / "elsewhere" / "runs") is None  # not in a work tree: nothing is ignored
 
 
 def test_an_export_git_will_not_commit_is_written_and_warned_about(study, tmp_path, capsys):
