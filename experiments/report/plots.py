@@ -27,9 +27,13 @@ def save_figure(figure: plt.Figure, stem: Path) -> list[Path]:
     """Write ``figure`` as ``<stem>.png`` and ``<stem>.svg`` and close it."""
     # Not with_suffix: a stem such as "history_lr1.5" has a dot of its own.
     paths = [stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.svg"]
-    for path in paths:
-        # "tight" keeps legends placed outside the axes inside the file.
-        figure.savefig(path, dpi=120, bbox_inches="tight")
+    # A fixed id salt and no date in the SVG: a rebuilt report is then byte-identical to the committed one, so its
+    # diff shows only what changed (matplotlib otherwise salts element ids with the time and stamps the date).
+    with matplotlib.rc_context({"svg.hashsalt": stem.name}):
+        for path in paths:
+            metadata = {"Date": None} if path.suffix == ".svg" else None
+            # "tight" keeps legends placed outside the axes inside the file.
+            figure.savefig(path, dpi=120, bbox_inches="tight", metadata=metadata)
     plt.close(figure)
     return paths
 
