@@ -28,7 +28,7 @@ def save_figure(figure: plt.Figure, stem: Path) -> list[Path]:
     # Not with_suffix: a stem such as "history_lr1.5" has a dot of its own.
     paths = [stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.svg"]
     # A fixed id salt and no date in the SVG: a rebuilt report is then byte-identical to the committed one, so its
-    # diff shows only what changed (matplotlib otherwise salts element ids with the time and stamps the date).
+    # diff shows only what changed (matplotlib otherwise salts element ids with a random uuid and stamps the date).
     with matplotlib.rc_context({"svg.hashsalt": stem.name}):
         for path in paths:
             metadata = {"Date": None} if path.suffix == ".svg" else None
